@@ -1,0 +1,75 @@
+"""Trace-time checks on user input: each error names the argument, what was expected and what arrived.
+
+These run on static information only (shapes, dtypes, tree structure), so they cost nothing under
+`jax.jit` beyond the first trace.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    return tuple(np.shape(x))
+
+
+def dtype_of(x: Any):
+    return jnp.result_type(x)
+
+
+def floating(name: str, x: Any) -> None:
+    """Raise TypeError unless `x` has a floating dtype."""
+    dt = dtype_of(x)
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise TypeError(f"`{name}` must have a floating dtype; got {dt}")
+
+
+def integer(name: str, x: Any) -> None:
+    """Raise TypeError unless `x` holds integer ids (token ids, lengths)."""
+    dt = dtype_of(x)
+    if not jnp.issubdtype(dt, jnp.integer):
+        raise TypeError(f"`{name}` must hold integer ids (an integer dtype such as int32); got {dt}")
+
+
+def last_axis(name: str, x: Any, size: int, what: str) -> None:
+    """Raise ValueError unless `x` has rank >= 1 and its last axis has `size` entries."""
+    s = shape_of(x)
+    if len(s) < 1 or s[-1] != size:
+        raise ValueError(f"`{name}` must have shape (..., {size}) with {size} = {what}; got {s}")
+
+
+def rank_at_least(name: str, x: Any, rank: int, layout: str) -> None:
+    s = shape_of(x)
+    if len(s) < rank:
+        raise ValueError(f"`{name}` must have shape {layout} (rank >= {rank}); got {s}")
+
+
+def same_shape(name: str, x: Any, expected: Sequence[int], layout: str) -> None:
+    s, e = shape_of(x), tuple(expected)
+    if s != e:
+        raise ValueError(f"`{name}` must have shape {layout} = {e}; got {s}")
+
+
+def one_of(name: str, value: Any, choices: Sequence[Any]) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}; got {value!r}")
+
+
+def positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+
+
+def same_tree(name: str, tree: Any, reference: Any, what: str) -> None:
+    """Raise ValueError unless `tree` has the structure and leaf shapes of `reference`."""
+    t_def, r_def = jax.tree_util.tree_structure(tree), jax.tree_util.tree_structure(reference)
+    if t_def != r_def:
+        raise ValueError(f"`{name}` must have the tree structure of {what}: {r_def}; got {t_def}")
+    for t, r in zip(jax.tree_util.tree_leaves(tree), jax.tree_util.tree_leaves(reference)):
+        if shape_of(t) != shape_of(r):
+            got = jax.tree_util.tree_map(shape_of, tree)
+            want = jax.tree_util.tree_map(shape_of, reference)
+            raise ValueError(f"`{name}` must have leaf shapes {want} ({what}); got {got}")

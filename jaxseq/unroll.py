@@ -1,0 +1,133 @@
+"""`unroll`: run a cell's `step` over a sequence with `lax.scan`.
+
+Without mask, hoisting, remat or reverse, ``unroll(step, params, carry, xs)`` is this loop:
+
+    ys = []
+    for x in xs:                       # xs: (t, ..., i), time first as in lax.scan
+        carry, y = step(params, carry, x)
+        ys.append(y)
+    return carry, jnp.stack(ys)
+
+With a mask (or lengths) for padded batches, a padded step leaves the carry unchanged and outputs
+zeros (unlike flax's `nn.RNN`, whose padded outputs are not zeroed):
+
+        carry_new, y = step(params, carry, x)
+        carry = where(m, carry_new, carry);  y = where(m, y, 0)
+
+so the final carry is the carry at each sequence's last valid step, and ``reverse=True`` on
+right-padded sequences first skips the padding, then runs each sequence backwards from its own end.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxseq import _checks
+from jaxseq.typing import Array, PyTree
+
+Step = Callable[[PyTree, PyTree, Array], tuple]
+
+
+def lengths_to_mask(lengths: Array, max_len: int) -> Array:
+    """mask[t, ...] = t < lengths[...]; lengths (...,) integer → mask (t, ...) bool."""
+    _checks.integer("lengths", lengths)
+    return jnp.arange(max_len).reshape((max_len,) + (1,) * jnp.ndim(lengths)) < lengths
+
+
+def resolve_mask(xs: Array, mask: Optional[Array], lengths: Optional[Array]) -> Optional[Array]:
+    """Check `mask` or `lengths` against xs (t, ..., i) and return a (t, ...) bool mask or None."""
+    if mask is not None and lengths is not None:
+        raise ValueError("pass either `mask` or `lengths`, not both")
+    t, batch = xs.shape[0], xs.shape[1:-1]
+    if lengths is not None:
+        _checks.integer("lengths", lengths)
+        _checks.same_shape("lengths", lengths, batch, "xs.shape[1:-1] (the batch shape)")
+        return lengths_to_mask(lengths, t)
+    if mask is not None:
+        _checks.same_shape("mask", mask, (t, *batch), "(time, *batch) = xs.shape[:-1]")
+        return jnp.asarray(mask).astype(bool)
+    return None
+
+
+def _hoisted_parts(step):
+    """(project_inputs, step_projected) for a step that declares them, else None."""
+    parts = getattr(step, "hoisted", None)
+    if parts is None and isinstance(step, functools.partial):
+        inner = getattr(step.func, "hoisted", None)
+        if inner is not None and not step.args:
+            project, proj_step = inner
+            parts = (project, functools.partial(proj_step, **step.keywords))
+    return parts
+
+
+def unroll(
+    step: Step,
+    params: PyTree,
+    carry: PyTree,
+    xs: Array,
+    *,
+    mask: Optional[Array] = None,
+    lengths: Optional[Array] = None,
+    reverse: bool = False,
+    unroll: int = 1,
+    return_carries: bool = False,
+    hoist: Optional[bool] = None,
+    remat: bool = False,
+) -> tuple[PyTree, Any]:
+    """Run ``step(params, carry, x) -> (carry, y)`` over the time axis of ``xs``.
+
+    Args:
+      step: a cell's step, e.g. ``jaxseq.lstm.step``, or any function of that signature.
+      params: the cell's params.
+      carry: the initial carry a<0> (c<0>), with the batch shape of ``xs``: (..., h). No broadcasting.
+      xs: inputs (t, ..., i), time first.
+      mask: optional (t, ...) booleans, True at valid steps. Padded steps keep the carry, output 0.
+      lengths: optional (...) integer lengths of right-padded sequences (instead of ``mask``).
+      reverse: scan from the last step to the first; outputs stay aligned with ``xs``.
+      unroll: how many steps `lax.scan` unrolls per loop iteration (speed only).
+      return_carries: also return the carry after every step (aligned with ``xs``).
+      hoist: compute the input projection x<t> @ w_ax + b of all t in one matmul before the scan.
+        None (default) hoists when the step declares how (every jaxseq cell does); False never;
+        True requires it.
+      remat: rematerialise each step in the backward pass (`jax.checkpoint`): memory O(t · carry)
+        instead of O(t · activations), for one extra forward computation.
+
+    Returns:
+      ``(final_carry, ys)`` with ys (t, ..., h) — or ``(final_carry, (ys, carries))`` when
+      ``return_carries``.
+    """
+    _checks.rank_at_least("xs", xs, 2, "(time, ..., input_size)")
+    _checks.floating("xs", xs)
+    _checks.positive_int("unroll", unroll)
+    m = resolve_mask(xs, mask, lengths)
+
+    parts = _hoisted_parts(step)
+    if hoist and parts is None:
+        raise ValueError(f"`hoist=True` but `step` ({getattr(step, '__name__', step)!r}) declares no input projection")
+    if parts is not None and hoist is not False:
+        project, body_step = parts
+        inputs = project(params, xs)
+    else:
+        body_step, inputs = step, xs
+
+    if remat:
+        body_step = jax.checkpoint(body_step)
+
+    def body(c, inp):
+        if m is None:
+            x = inp
+            c_new, y = body_step(params, c, x)
+        else:
+            x, mt = inp
+            c_new, y = body_step(params, c, x)
+            c_new = jax.tree_util.tree_map(lambda n, o: jnp.where(mt[..., None], n, o), c_new, c)
+            y = jax.tree_util.tree_map(lambda v: jnp.where(mt[..., None], v, jnp.zeros_like(v)), y)
+        _checks.same_tree("carry", c, c_new, "the carry that `step` returns")
+        return c_new, ((y, c_new) if return_carries else y)
+
+    scanned = inputs if m is None else (inputs, m)
+    return lax.scan(body, carry, scanned, reverse=reverse, unroll=unroll)
