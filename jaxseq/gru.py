@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import _checks, _init
+from jaxseq._ops import add_bias
 from jaxseq.typing import Array
 
 FORMS = ("course", "cudnn", "minimal")
@@ -123,7 +124,7 @@ def project_inputs(params: Params, x: Array) -> Array:
     form_of(params)
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
-    return x @ params.w_ax + params.b
+    return add_bias(x @ params.w_ax, params.b)
 
 
 def step_projected(params: Params, carry: Array, xw: Array):
@@ -141,7 +142,7 @@ def step_projected(params: Params, carry: Array, xw: Array):
         x_r, x_u, x_c = jnp.split(xw, 3, axis=-1)
         a_r, a_u, a_c = jnp.split(c_prev @ params.w_aa, 3, axis=-1)
         gamma_r, gamma_u = jax.nn.sigmoid(x_r + a_r), jax.nn.sigmoid(x_u + a_u)
-        c_tilde = jnp.tanh(x_c + gamma_r * (a_c + params.b_hn))
+        c_tilde = jnp.tanh(x_c + gamma_r * add_bias(a_c, params.b_hn))
     else:
         x_u, x_c = jnp.split(xw, 2, axis=-1)
         a_u, a_c = jnp.split(c_prev @ params.w_aa, 2, axis=-1)

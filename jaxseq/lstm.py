@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import _checks, _init
+from jaxseq._ops import add_bias
 from jaxseq.typing import Array
 
 GATES = ("u", "f", "c", "o")
@@ -69,7 +70,7 @@ def project_inputs(params: Params, x: Array) -> Array:
     """x @ w_ax + b for any leading axes, shape (..., 4h); hoisted out of the scan by `unroll`."""
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
-    return x @ params.w_ax + params.b
+    return add_bias(x @ params.w_ax, params.b)
 
 
 def step_projected(params: Params, carry: Carry, xw: Array):

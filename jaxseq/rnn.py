@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import _checks, _init
+from jaxseq._ops import add_bias
 from jaxseq.typing import Array
 
 
@@ -50,7 +51,7 @@ def project_inputs(params: Params, x: Array) -> Array:
     """x @ w_ax + b_a for any leading axes; `unroll` calls this once on all time steps (hoisting)."""
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
-    return x @ params.w_ax + params.b_a
+    return add_bias(x @ params.w_ax, params.b_a)
 
 
 def _check_carry(params: Params, carry: Array, xw: Array) -> None:

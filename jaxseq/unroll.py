@@ -35,7 +35,9 @@ Step = Callable[[PyTree, PyTree, Array], tuple]
 def lengths_to_mask(lengths: Array, max_len: int) -> Array:
     """mask[t, ...] = t < lengths[...]; lengths (...,) integer → mask (t, ...) bool."""
     _checks.integer("lengths", lengths)
-    return jnp.arange(max_len).reshape((max_len,) + (1,) * jnp.ndim(lengths)) < lengths
+    lengths = jnp.asarray(lengths)
+    steps = jnp.arange(max_len).reshape((max_len,) + (1,) * lengths.ndim)
+    return steps < lengths[None]
 
 
 def resolve_mask(xs: Array, mask: Optional[Array], lengths: Optional[Array]) -> Optional[Array]:

@@ -1,0 +1,56 @@
+"""Sequence losses for backpropagation through time.
+
+The course's loss sums an elementary loss over the time steps,
+
+    L(ŷ, y) = Σ_t L<t>(ŷ<t>, y<t>),   L<t> = −Σ_i y_i<t> log ŷ_i<t>   (cross-entropy over a softmax),
+
+which is −log P(y<1>, …, y<T_y>) for a language model. Padded steps (mask False) contribute nothing.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import jax.numpy as jnp
+import optax
+
+from jaxseq import _checks
+from jaxseq.typing import Array
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(per_step: Array, mask: Optional[Array], reduction: str) -> Array:
+    _checks.one_of("reduction", reduction, REDUCTIONS)
+    if mask is not None:
+        _checks.same_shape("mask", mask, per_step.shape, "the shape of `targets`")
+        m = jnp.asarray(mask).astype(per_step.dtype)
+        per_step = per_step * m
+    else:
+        m = jnp.ones_like(per_step)
+    if reduction == "none":
+        return per_step
+    total = jnp.sum(per_step)
+    return total if reduction == "sum" else total / jnp.maximum(jnp.sum(m), 1)
+
+
+def sequence_cross_entropy(logits: Array, targets: Array, mask: Optional[Array] = None, *,
+                           reduction: str = "mean") -> Array:
+    """Softmax cross-entropy of logits (t, ..., v) against integer targets (t, ...).
+
+    reduction: "mean" — per valid token (nats/token); "sum" — Σ over time and batch (the course's L);
+    "none" — the (t, ...) per-step losses, zero at padded steps.
+    """
+    _checks.integer("targets", targets)
+    _checks.floating("logits", logits)
+    _checks.rank_at_least("logits", logits, 1, "(..., vocab)")
+    _checks.same_shape("targets", targets, logits.shape[:-1], "logits.shape[:-1]")
+    per_step = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+    return _reduce(per_step, mask, reduction)
+
+
+def sequence_squared_error(preds: Array, targets: Array, mask: Optional[Array] = None, *,
+                           reduction: str = "mean") -> Array:
+    """½‖ŷ<t> − y<t>‖² summed over the last axis, per step (t, ..., n_y), reduced as above."""
+    _checks.same_shape("targets", targets, preds.shape, "preds.shape")
+    per_step = 0.5 * jnp.sum((preds - targets) ** 2, axis=-1)
+    return _reduce(per_step, mask, reduction)
