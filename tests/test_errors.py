@@ -1,0 +1,88 @@
+"""Bad input raises at trace time, naming the argument, what was expected and what arrived."""
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxseq
+from jaxseq import bidirectional, embedding, gru, head, losses, lstm, rnn, shapes, stack
+
+KEY = jax.random.PRNGKey(0)
+P = lstm.init(KEY, 4, 5)
+C = lstm.init_carry(P, (3,))
+XS = jnp.ones((7, 3, 4))
+
+
+def test_wrong_input_size():
+    with pytest.raises(ValueError, match=r"`x` must have shape \(\.\.\., 4\) with 4 = input_size; got \(7, 3, 6\)"):
+        jaxseq.unroll(lstm.step, P, C, jnp.ones((7, 3, 6)))
+    with pytest.raises(ValueError, match=r"`x` must have shape \(\.\.\., 4\).*got \(3, 6\)"):
+        lstm.step(P, C, jnp.ones((3, 6)))
+
+
+def test_carry_that_does_not_match():
+    with pytest.raises(ValueError, match=r"`carry.a` must have shape .* = \(3, 5\); got \(3, 8\)"):
+        jaxseq.unroll(lstm.step, P, lstm.Carry(jnp.ones((3, 8)), jnp.ones((3, 8))), XS)
+    # no silent broadcasting of an unbatched carry over a batch
+    p = rnn.init(KEY, 4, 5)
+    with pytest.raises(ValueError, match=r"`carry` must have shape .* = \(3, 5\); got \(5,\)"):
+        jaxseq.unroll(rnn.step, p, rnn.init_carry(p), XS)
+    with pytest.raises(ValueError, match=r"`carry` must be an lstm.Carry"):
+        jaxseq.unroll(lstm.step, P, jnp.zeros((3, 5)), XS)
+
+
+def test_mask_and_lengths_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"`mask` must have shape \(time, \*batch\).* = \(7, 3\); got \(3, 7\)"):
+        jaxseq.unroll(lstm.step, P, C, XS, mask=jnp.ones((3, 7), bool))
+    with pytest.raises(ValueError, match=r"`lengths` must have shape .* = \(3,\); got \(4,\)"):
+        jaxseq.unroll(lstm.step, P, C, XS, lengths=jnp.array([1, 2, 3, 4]))
+    with pytest.raises(TypeError, match=r"`lengths` must hold integer ids .* got float32"):
+        jaxseq.unroll(lstm.step, P, C, XS, lengths=jnp.array([1.0, 2.0, 3.0], jnp.float32))
+    with pytest.raises(ValueError, match="either `mask` or `lengths`"):
+        jaxseq.unroll(lstm.step, P, C, XS, lengths=jnp.array([1, 2, 3]), mask=jnp.ones((7, 3), bool))
+
+
+def test_float_token_ids():
+    E = embedding.init(KEY, 10, 4)
+    with pytest.raises(TypeError, match=r"`ids` must hold integer ids .*got float32"):
+        embedding.lookup(E, jnp.array([1.0, 2.0], jnp.float32))
+    with pytest.raises(TypeError, match=r"`targets` must hold integer ids"):
+        losses.sequence_cross_entropy(jnp.zeros((7, 3, 10)), jnp.zeros((7, 3), jnp.float32))
+    with pytest.raises(TypeError, match=r"`xs` must have a floating dtype; got int32"):
+        jaxseq.unroll(lstm.step, P, C, jnp.ones((7, 3, 4), jnp.int32))
+
+
+def test_unknown_gru_form():
+    with pytest.raises(ValueError, match=r"`form` must be one of \('course', 'cudnn', 'minimal'\); got 'pytorch'"):
+        gru.init(KEY, 4, 5, form="pytorch")
+    with pytest.raises(TypeError, match="form"):
+        gru.init(KEY, 4, 5)  # the form is required
+    with pytest.raises(TypeError, match=r"`params` must be gru.CourseParams, gru.CuDNNParams or gru.MinimalParams"):
+        jaxseq.unroll(gru.step, P, C, XS)
+
+
+def test_other_bad_arguments():
+    with pytest.raises(ValueError, match=r"`xs` must have shape \(time, \.\.\., input_size\)"):
+        jaxseq.unroll(lstm.step, P, C, jnp.ones((4,)))
+    with pytest.raises(ValueError, match="`hidden_size` must be a positive integer; got 0"):
+        lstm.init(KEY, 4, 0)
+    with pytest.raises(ValueError, match="`unroll` must be a positive integer; got 0"):
+        jaxseq.unroll(lstm.step, P, C, XS, unroll=0)
+    with pytest.raises(ValueError, match=r"`targets` must have shape logits.shape\[:-1\]"):
+        losses.sequence_cross_entropy(jnp.zeros((7, 3, 10)), jnp.zeros((7, 4), jnp.int32))
+    with pytest.raises(ValueError, match=r"`reduction` must be one of"):
+        losses.sequence_cross_entropy(jnp.zeros((7, 3, 10)), jnp.zeros((7, 3), jnp.int32), reduction="avg")
+    with pytest.raises(ValueError, match=r"`merge` must be one of"):
+        bidirectional.unroll(lstm.step, bidirectional.init(KEY, lstm.init, 4, 5), None, XS, merge="max")
+    with pytest.raises(ValueError, match=r"`a` must have shape \(\.\.\., 5\)"):
+        head.apply(head.init(KEY, 5, 2), jnp.ones((3, 6)))
+    with pytest.raises(ValueError, match=r"`carries` must be a tuple of 2 layer carries; got 1"):
+        stack.unroll(lstm.step, stack.init(KEY, lstm.init, 4, [5, 5]), (C,), XS)
+    with pytest.raises(ValueError, match="`hoist=True` but `step`"):
+        jaxseq.unroll(lambda p, c, x: (c, x), P, C, XS, hoist=True)
+    with pytest.raises(ValueError, match="`length` must be a positive integer"):
+        shapes.generate(lstm.step, P, C, XS[0], 0, lambda y, k: y)
+
+
+def test_errors_are_raised_under_jit_too():
+    with pytest.raises(ValueError, match="input_size"):
+        jax.jit(lambda x: jaxseq.unroll(lstm.step, P, C, x))(jnp.ones((7, 3, 6)))
