@@ -2,15 +2,16 @@
 
 Cells (each with Params, init, init_carry, step): `rnn`, `gru`, `lstm`.
 Unrolling and compositions: `unroll`, `bidirectional`, `stack`, `shapes`, `head`, `embedding`.
-Training: `losses`, `bptt`.
+Training: `losses`, `bptt`. Interop with PyTorch and flax: `interop`; flax Modules: `jaxseq.flax_modules`.
+Language models: `vocab`, `corpora`, `batching`, `lm`, `lm_train`, `sampling`, `scoring`.
 """
-from jaxseq import bidirectional, bptt, embedding, gru, head, losses, lstm, rnn, shapes, stack
+from jaxseq import bidirectional, bptt, cell, embedding, gru, head, interop, losses, lstm, rnn, shapes, stack
 from jaxseq.unroll import lengths_to_mask, unroll
 
 __all__ = [
     "rnn", "gru", "lstm",
     "unroll", "lengths_to_mask",
     "bidirectional", "stack", "shapes", "head", "embedding",
-    "losses", "bptt",
+    "cell", "losses", "bptt", "interop",
 ]
 __version__ = "0.1.0"

@@ -15,6 +15,8 @@ dict. The input size is read from ``xs`` at ``init``.
 ``carry`` defaults to zeros (the cell's ``init_carry``) with the batch shape ``xs.shape[1:-1]``.
 ``mask`` / ``lengths`` behave as in ``jaxseq.unroll``: padded steps keep the carry and output zeros.
 ``dtype`` is the dtype of the parameters (and of the default carry), as in the cells' ``init``.
+At ``apply`` flax checks the stored params' shapes against a fresh init's (``ScopeParamShapeError``
+on a mismatch, e.g. params of another input size); `GRU` first checks their form.
 """
 from __future__ import annotations
 
@@ -60,9 +62,11 @@ class GRU(nn.Module):
     def __call__(self, xs: Array, carry: Optional[Array] = None, *, mask=None, lengths=None) -> tuple[Array, Array]:
         """(c<T>, ys) for xs (t, ..., i); carry c<0> (..., h) defaults to zeros."""
         _checks.one_of("form", self.form, gru.FORMS)
+        if self.has_variable("params", "cell"):  # before flax compares its shapes with a fresh init's
+            stored = gru.form_of(self.get_variable("params", "cell"))
+            if stored != self.form:
+                raise ValueError(f"`params['cell']` must be GRU params of the form {self.form!r}; got {stored!r}")
         params = _cell_params(self, xs, lambda k, i: gru.init(k, i, self.hidden_size, form=self.form, dtype=self.dtype))
-        if gru.form_of(params) != self.form:
-            raise ValueError(f"`params['cell']` must be GRU params of the form {self.form!r}; got {gru.form_of(params)!r}")
         carry = gru.init_carry(params, xs.shape[1:-1]) if carry is None else carry
         return _unroll(gru.step, params, carry, xs, mask=mask, lengths=lengths, reverse=self.reverse, unroll=self.unroll)
 

@@ -44,7 +44,7 @@ the key, the expected shape and the received one.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import jax.numpy as jnp
 import numpy as np
@@ -99,11 +99,19 @@ def _get(tree: Mapping, path: tuple[str, ...], name: str) -> np.ndarray:
     node = tree
     for depth, key in enumerate(path):
         if not isinstance(node, Mapping) or key not in node:
-            where = name + "".join(f"[{k!r}]" for k in path[:depth])
+            where = _leaf_name(name, path[:depth])
             have = sorted(node) if isinstance(node, Mapping) else type(node).__name__
             raise ValueError(f"`{where}` is missing the key {key!r}; it has {have}")
         node = node[key]
     return _np(node)
+
+
+def _make(cell: str, w_ax, w_aa, b, b_hn):
+    """The jaxseq params tuple of ``cell`` (b_hn is used by the GRU only)."""
+    w_ax, w_aa, b = jnp.asarray(w_ax), jnp.asarray(w_aa), jnp.asarray(b)
+    if cell == "gru":
+        return gru.CuDNNParams(w_ax=w_ax, w_aa=w_aa, b=b, b_hn=jnp.asarray(b_hn))
+    return _PARAMS[cell](w_ax, w_aa, b)
 
 
 def _leaf_name(name: str, path: tuple[str, ...]) -> str:
@@ -164,12 +172,7 @@ def _from_torch(cell: str, state_dict: Mapping, layer: int, reverse: bool, prefi
         b = np.concatenate([b_ih[:2 * h] + b_hh[:2 * h], b_ih[2 * h:]])
     else:
         b = b_ih + b_hh
-    w_ax, w_aa, b = (jnp.asarray(v) for v in (sd["weight_ih"].T * s, sd["weight_hh"].T * s, b * s))
-    if cell == "rnn":
-        return rnn.Params(w_ax=w_ax, w_aa=w_aa, b_a=b)
-    if cell == "gru":
-        return gru.CuDNNParams(w_ax=w_ax, w_aa=w_aa, b=b, b_hn=jnp.asarray(b_hh[2 * h:]))
-    return lstm.Params(w_ax=w_ax, w_aa=w_aa, b=b)
+    return _make(cell, sd["weight_ih"].T * s, sd["weight_hh"].T * s, b * s, b_hh[2 * h:])
 
 
 def to_torch_rnn(params: rnn.Params, *, layer: int = 0, reverse: bool = False, prefix: str = "") -> dict:
@@ -235,10 +238,12 @@ def _to_flax(cell: str, params) -> dict:
 def _from_flax(cell: str, params: Mapping):
     gates, side = _FLAX_GATES[cell], _FLAX_BIAS_SIDE[cell]
     name = "params"
-    i = _rank2(_leaf_name(name, ("i" + gates[0], "kernel")), _get(params, ("i" + gates[0], "kernel"), name),
-               "(input, hidden)")[0]
-    h = _rank2(_leaf_name(name, ("h" + gates[0], "kernel")), _get(params, ("h" + gates[0], "kernel"), name),
-               "(hidden, hidden)")[1]
+
+    def first_kernel(side_: str, layout_: str) -> tuple[int, int]:  # gives the sizes i and h
+        path = (side_ + gates[0], "kernel")
+        return _rank2(_leaf_name(name, path), _get(params, path, name), layout_)
+
+    i, h = first_kernel("i", "(input, hidden)")[0], first_kernel("h", "(hidden, hidden)")[1]
     layout = _flax_layout(cell, i, h)
     expected: dict[str, list[str]] = {}
     for m, n in layout:
@@ -255,12 +260,7 @@ def _from_flax(cell: str, params: Mapping):
     def stacked(prefix: str, what: str):
         return np.concatenate([leaves[(prefix + g, what)] * s for g, s in zip(gates, _SIGNS[cell])], axis=-1)
 
-    w_ax, w_aa, b = (jnp.asarray(v) for v in (stacked("i", "kernel"), stacked("h", "kernel"), stacked(side, "bias")))
-    if cell == "rnn":
-        return rnn.Params(w_ax=w_ax, w_aa=w_aa, b_a=b)
-    if cell == "gru":
-        return gru.CuDNNParams(w_ax=w_ax, w_aa=w_aa, b=b, b_hn=jnp.asarray(leaves[("hn", "bias")]))
-    return lstm.Params(w_ax=w_ax, w_aa=w_aa, b=b)
+    return _make(cell, stacked("i", "kernel"), stacked("h", "kernel"), stacked(side, "bias"), leaves.get(("hn", "bias")))
 
 
 def to_flax_simple(params: rnn.Params) -> dict:
