@@ -1,0 +1,132 @@
+"""What every experiment shares: a frozen dataclass config with command-line overrides, presets,
+and a run folder that tells the whole story (config, metrics CSV, plots, checkpoints, summary.json).
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        steps: int = 1000
+        lr: float = 1e-3
+
+    config = parse_config(Config, argv, presets={"gpu": {"steps": 20000}})
+
+Flags are the field names with dashes (``--seq-len 64``); booleans take ``--flag`` / ``--no-flag``;
+an unknown flag or preset is an error, not a silent default.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from jaxseq.checkpoint import write_text_atomic
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[str, Mapping[str, Any]] = (),
+                 description: Optional[str] = None):
+    """Build ``cls`` from defaults, then ``--preset NAME``, then explicit flags (later wins)."""
+    presets = dict(presets)
+    parser = argparse.ArgumentParser(description=description or (cls.__doc__ or "").split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    if presets:
+        parser.add_argument("--preset", choices=sorted(presets), default=None,
+                            help="a named set of overrides, applied before the other flags")
+    for f in dataclasses.fields(cls):
+        default = f.default
+        kind = type(default) if default is not None else str
+        help_text = f.metadata.get("help", "")
+        if kind is bool:
+            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            parser.add_argument(_flag(f.name), type=kind, default=None, help=f"{help_text} (default: {default})")
+    args = vars(parser.parse_args(argv))
+    values: dict[str, Any] = {}
+    preset = args.pop("preset", None)
+    if preset is not None:
+        unknown = set(presets[preset]) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"preset {preset!r} sets unknown fields {sorted(unknown)}")
+        values.update(presets[preset])
+    values.update({k: v for k, v in args.items() if v is not None})
+    return cls(**values)
+
+
+def config_to_dict(config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+class Metrics:
+    """Append rows to ``metrics.csv`` (header from the first row's keys); keep them for plotting."""
+
+    def __init__(self, path: str | os.PathLike, rows: Sequence[Mapping[str, Any]] = ()):
+        self.path = Path(path)
+        self.rows = [dict(r) for r in rows]
+        self._flush()
+
+    def append(self, **row: Any) -> None:
+        self.rows.append(row)
+        self._flush()
+
+    def _flush(self) -> None:
+        keys: list[str] = []
+        for r in self.rows:
+            keys += [k for k in r if k not in keys]
+        lines = [",".join(keys)] + [",".join("" if r.get(k) is None else f"{r[k]}" for k in keys) for r in self.rows]
+        write_text_atomic(self.path, "\n".join(lines) + "\n")
+
+    @staticmethod
+    def read(path: str | os.PathLike) -> list[dict]:
+        with open(path, newline="") as f:
+            return [{k: float(v) if v not in ("",) else None for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def plot_curves(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], *,
+                title: str = "", ylabel: str = "") -> None:
+    """A PNG of the columns ``ys`` against ``x`` (rows without a value are skipped)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for y in ys:
+        pts = [(r[x], r[y]) for r in rows if r.get(y) is not None]
+        if pts:
+            ax.plot(*zip(*pts), label=y, marker="o" if len(pts) < 30 else None)
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = Path(path).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "checkpoint.msgpack") -> Path:
+    """Make the run folder. Without ``resume`` an earlier run's files there are cleared (one notice);
+    with ``resume`` the folder must hold a checkpoint."""
+    out = Path(out)
+    if resume:
+        if not (out / checkpoint_name).is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {out / checkpoint_name}; run without --resume first")
+        return out
+    if out.exists() and any(out.iterdir()):
+        print(f"note: clearing the earlier run in {out} (pass --resume to continue it)", file=sys.stderr)
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -1,0 +1,354 @@
+"""Training a recurrent language model: the loop shared by `experiments/char_lm.py` and `word_lm.py`.
+
+The token stream is cut into (batch, time) windows (`jaxseq.batching`); windows are read in order and
+the carry passes from each window to the next under `stop_gradient` (truncated BPTT, as in Zaremba
+et al. 2014), reset to zero at the start of each epoch. One jitted train step; the optimiser is optax
+with global-norm clipping. Every ``eval_every`` steps the model is scored on the validation split.
+
+The run is a pure function of the config: window k of step s is ``s mod n_windows``, the dropout key
+of step s is ``fold_in(key, s)``, and the checkpoint holds the train state and the carry — so
+``--resume`` continues a run to the same numbers as an uninterrupted one.
+
+Run folder: config.json, vocab.json, metrics.csv, loss.png, checkpoint.msgpack, samples.txt,
+summary.json.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from jaxseq import batching, bptt, checkpoint, corpora, experiment, lm, sampling
+from jaxseq.vocab import LEVELS, Vocab, detokenize, tokenize
+
+CKPT = "checkpoint.msgpack"
+LN2 = math.log(2.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class LMConfig:
+    """A recurrent language model trained with truncated BPTT."""
+
+    corpus: str = "default"
+    level: str = "char"
+    cell: str = "lstm"
+    embed: int = 64
+    hidden: int = 256
+    layers: int = 1
+    tie: bool = False
+    dropout: float = 0.0
+    steps: int = 1000
+    epochs: int = 0  # > 0: steps = epochs × windows per epoch (overrides steps)
+    seq_len: int = 64
+    batch: int = 32
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    lr_decay: float = 1.0  # multiply lr by this once per epoch after `decay_after` epochs
+    decay_after: int = 0
+    clip: float = 5.0
+    seed: int = 0
+    min_count: int = 1
+    max_vocab: int = 0  # 0: no cap
+    eval_every: int = 250
+    ckpt_every: int = 250
+    max_eval_tokens: int = 200_000  # 0: the whole validation split
+    samples: int = 3
+    sample_len: int = 200
+    temperature: float = 0.8
+    unroll: int = 1
+    out: str = "runs/lm"
+    resume: bool = False
+    progress: bool = True
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    vocab: Vocab
+    xs: np.ndarray  # (n_windows, b, t)
+    ys: np.ndarray
+    valid: np.ndarray  # 1-D id streams
+    test: np.ndarray
+    unigram_nats: float  # cross-entropy of the validation split under the training unigram distribution
+    source: str
+
+
+def prepare_data(config: LMConfig, *, fallback_to_embedded: bool = True) -> Data:
+    """Corpus → vocabulary → id streams → windows; every check before anything is written."""
+    experiment_checks(config)
+    corpus = corpora.load_corpus(config.corpus, fallback_to_embedded=fallback_to_embedded and config.corpus == "default",
+                                 progress=config.progress)
+    train_tokens = tokenize(corpus.train, config.level)
+    if not train_tokens:
+        raise ValueError(f"corpus {config.corpus!r} has an empty training split: nothing to learn from")
+    vocab = Vocab.build(train_tokens, min_count=config.min_count, max_size=config.max_vocab or None)
+    distinct = len(set(train_tokens))
+    if distinct < 2:
+        raise ValueError(f"corpus {config.corpus!r} has {distinct} distinct {config.level} token(s) "
+                         f"({sorted(set(train_tokens))!r}): a language model needs at least 2")
+    train = vocab.encode(train_tokens)
+    valid = vocab.encode(tokenize(corpus.valid, config.level)) if corpus.valid else np.zeros(0, np.int32)
+    test = vocab.encode(tokenize(corpus.test, config.level)) if corpus.test else np.zeros(0, np.int32)
+    if len(valid) < 2:
+        raise ValueError(f"corpus {config.corpus!r} has a validation split of {len(valid)} tokens; need at least 2")
+    xs, ys = batching.stream_batches(train, config.batch, config.seq_len)
+    counts = np.bincount(train, minlength=len(vocab)) + 1.0  # add-one smoothing
+    logp = np.log(counts / counts.sum())
+    unigram = float(-logp[valid].mean())
+    return Data(vocab, xs, ys, valid, test, unigram, corpus.source)
+
+
+def experiment_checks(config: LMConfig) -> None:
+    from jaxseq import _checks, cell
+
+    _checks.one_of("level", config.level, LEVELS)
+    _checks.one_of("cell", config.cell, cell.KINDS)
+    _checks.one_of("optimizer", config.optimizer, ("adam", "sgd"))
+    for name in ("embed", "hidden", "layers", "seq_len", "batch", "eval_every", "ckpt_every", "unroll"):
+        _checks.positive_int(name, getattr(config, name))
+    if config.steps < 1 and config.epochs < 1:
+        raise ValueError(f"`steps` must be a positive integer (or set `epochs`); got {config.steps}")
+    if not 0.0 <= config.dropout < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1); got {config.dropout}")
+    if not config.lr > 0:
+        raise ValueError(f"`lr` must be positive; got {config.lr}")
+    if config.temperature < 0:
+        raise ValueError(f"`temperature` must be >= 0; got {config.temperature}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Model, optimiser, steps
+
+
+def total_steps(config: LMConfig, n_windows: int) -> int:
+    return config.epochs * n_windows if config.epochs > 0 else config.steps
+
+
+def make_optimizer(config: LMConfig, n_windows: int) -> optax.GradientTransformation:
+    lr: Any = config.lr
+    if config.lr_decay != 1.0:
+        lr = optax.exponential_decay(config.lr, transition_steps=n_windows, decay_rate=config.lr_decay,
+                                     transition_begin=config.decay_after * n_windows, staircase=True)
+    opt = optax.adam(lr) if config.optimizer == "adam" else optax.sgd(lr)
+    return bptt.clipped(opt, config.clip) if config.clip > 0 else opt
+
+
+def init_params(config: LMConfig, vocab_size: int) -> lm.Params:
+    return lm.init(jax.random.PRNGKey(config.seed), vocab_size, cell_kind=config.cell, embed_dim=config.embed,
+                   hidden_size=config.hidden, num_layers=config.layers, tie_weights=config.tie)
+
+
+def make_steps(config: LMConfig, optimizer):
+    def loss_fn(params, carry, x, y, key):
+        # x, y: (b, t) batch-major windows → time-major for the scan
+        return lm.loss(params, carry, x.T, y.T, dropout_rate=config.dropout, key=key, unroll=config.unroll)
+
+    tbptt = bptt.make_tbptt_step(loss_fn, optimizer)
+
+    @jax.jit
+    def train_step(state, carry, x, y, key):
+        return tbptt(state, carry, x, y, jax.random.fold_in(key, state.step))
+
+    @jax.jit
+    def eval_step(params, carry, x, y):
+        loss, carry = lm.loss(params, carry, x.T, y.T, reduction="sum", unroll=config.unroll)
+        return loss, carry
+
+    return train_step, eval_step
+
+
+def evaluate(eval_step, params, ids: np.ndarray, config: LMConfig) -> float:
+    """Mean next-token cross-entropy (nats) over an id stream, carry passed between windows."""
+    if config.max_eval_tokens:
+        ids = ids[: config.max_eval_tokens + 1]
+    batch = max(1, min(config.batch, (len(ids) - 1) // 2))
+    seq_len = max(1, min(config.seq_len, (len(ids) // batch) - 1))
+    xs, ys = batching.stream_batches(ids, batch, seq_len)
+    carry = lm.init_carry(params, (batch,))
+    total = 0.0
+    for x, y in zip(xs, ys):
+        loss, carry = eval_step(params, carry, x, y)
+        total += float(loss)
+    return total / xs[..., :].size
+
+
+# --------------------------------------------------------------------------------------------------
+# The loop
+
+
+def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
+    """Train, evaluate, checkpoint and sample as the config says; returns (final state, summary)."""
+    data = prepare_data(config)  # all input errors surface here, before the run folder is touched
+    n_windows = data.xs.shape[0]
+    steps = total_steps(config, n_windows)
+    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
+    optimizer = make_optimizer(config, n_windows)
+    params = init_params(config, len(data.vocab))
+    state = bptt.init_train_state(params, optimizer)
+    carry = lm.init_carry(params, (config.batch,))
+    rows: list[dict] = []
+    wall_before = 0.0
+    if config.resume:
+        saved = json.loads((out / "config.json").read_text())
+        if {k: v for k, v in saved.items() if k not in ("steps", "epochs", "resume", "progress", "out")} != \
+           {k: v for k, v in dataclasses.asdict(config).items() if k not in ("steps", "epochs", "resume", "progress", "out")}:
+            raise ValueError(f"--resume: the config differs from the one saved in {out / 'config.json'} "
+                             "(only --steps/--epochs may change)")
+        if Vocab.load(out / "vocab.json").tokens != data.vocab.tokens:
+            raise ValueError(f"--resume: the vocabulary differs from {out / 'vocab.json'}")
+        ckpt = checkpoint.restore(out / CKPT, {"state": state, "carry": carry, "wall_s": 0.0})
+        state, carry, wall_before = ckpt["state"], ckpt["carry"], float(ckpt["wall_s"])
+        rows = [r for r in experiment.Metrics.read(out / "metrics.csv") if r["step"] <= int(state.step)]
+        log(f"resuming {out} at step {int(state.step)}")
+    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    data.vocab.save(out / "vocab.json")
+    metrics = experiment.Metrics(out / "metrics.csv", rows)
+
+    train_step, eval_step = make_steps(config, optimizer)
+    key = jax.random.PRNGKey(config.seed + 1)
+    xs, ys = jnp.asarray(data.xs), jnp.asarray(data.ys)
+    tokens_per_step = config.batch * config.seq_len
+    log(f"corpus: {data.source}")
+    log(f"{config.level}-level, vocabulary {len(data.vocab)}, {data.xs.size:,} training tokens in "
+        f"{n_windows} windows of {config.batch}×{config.seq_len}; {steps} steps; "
+        f"unigram baseline {unit_line(data.unigram_nats, config.level)}")
+
+    start_step = int(state.step)
+    recent: list[float] = []
+    t0 = time.perf_counter()
+    t_timed, n_timed, t_side = None, 0, 0.0  # t_side: time spent evaluating and checkpointing
+    bar = tqdm(total=steps, initial=start_step, disable=not config.progress, unit="step", dynamic_ncols=True)
+    for s in range(start_step, steps):
+        w = s % n_windows
+        if w == 0:
+            carry = jax.tree_util.tree_map(jnp.zeros_like, carry)  # a new epoch starts from a<0> = 0
+        state, carry, loss = train_step(state, carry, xs[w], ys[w], key)
+        if s == start_step:
+            loss.block_until_ready()
+            t_timed = time.perf_counter()  # throughput excludes the first step's compilation
+        else:
+            n_timed += 1
+        recent.append(loss)
+        done = s + 1
+        if done % config.eval_every == 0 or done == steps or done % config.ckpt_every == 0:
+            train_loss = float(jnp.mean(jnp.stack(recent)))
+            recent = []
+            t_side_start = time.perf_counter()
+            tps = n_timed * tokens_per_step / max(t_side_start - t_timed - t_side, 1e-9) if n_timed else float("nan")
+            bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{tps:,.0f}")
+            row: dict = {"step": done, "train_loss": train_loss, "tokens_per_s": round(tps, 1)}
+            if done % config.eval_every == 0 or done == steps:
+                v = evaluate(eval_step, state.params, data.valid, config)
+                row.update(valid_loss=v, **{f"valid_{unit_name(config.level)}": to_unit(v, config.level)})
+                bar.write(f"step {done}: train {unit_line(train_loss, config.level)}, valid {unit_line(v, config.level)}")
+            metrics.append(**row)
+            if done % config.ckpt_every == 0 or done == steps:
+                wall = wall_before + time.perf_counter() - t0
+                checkpoint.save(out / CKPT, {"state": state, "carry": carry, "wall_s": wall})
+            t_side += time.perf_counter() - t_side_start
+        bar.update(1)
+    bar.close()
+    wall_s = wall_before + time.perf_counter() - t0
+    tps = n_timed * tokens_per_step / max(time.perf_counter() - t_timed - t_side, 1e-9) if n_timed else float("nan")
+
+    experiment.plot_curves(out / "loss.png", metrics.rows, "step", ["train_loss", "valid_loss"],
+                           title=f"{config.cell} {config.level}-level LM", ylabel="nats / token")
+    last = metrics.rows[-1] if metrics.rows else {}
+    valid_loss = last.get("valid_loss")
+    if valid_loss is None:
+        valid_loss = evaluate(eval_step, state.params, data.valid, config)
+    unit = unit_name(config.level)
+    summary = {
+        "train_loss": last.get("train_loss"),
+        "valid_loss": valid_loss,
+        f"valid_{unit}": to_unit(valid_loss, config.level),
+        f"unigram_{unit}": to_unit(data.unigram_nats, config.level),
+        "tokens_per_s": tps,
+        "steps": int(state.step),
+        "wall_s": wall_s,
+        "vocab_size": len(data.vocab),
+        "corpus": data.source,
+        "device": str(jax.devices()[0]),
+        "config": dataclasses.asdict(config),
+    }
+    if len(data.test) > 2:
+        test_loss = evaluate(eval_step, state.params, data.test, config)
+        summary.update(test_loss=test_loss, **{f"test_{unit}": to_unit(test_loss, config.level)})
+    if config.samples > 0:
+        texts = sample_texts(state.params, data.vocab, config.level, "", n=config.samples, length=config.sample_len,
+                             temperature=config.temperature, seed=config.seed)
+        (out / "samples.txt").write_text("\n\n---\n\n".join(texts) + "\n", encoding="utf-8")
+        summary["samples"] = texts
+    experiment.write_json(out / "summary.json", summary)
+    return state, summary
+
+
+# --------------------------------------------------------------------------------------------------
+# Units, sampling and reloading
+
+
+def unit_name(level: str) -> str:
+    return "bpc" if level == "char" else "ppl"
+
+
+def to_unit(nats: float, level: str) -> float:
+    """Bits per character (char level) or perplexity (word level) from nats per token."""
+    return nats / LN2 if level == "char" else math.exp(nats)
+
+
+def unit_line(nats: float, level: str) -> str:
+    return f"{to_unit(nats, level):.3f} bpc" if level == "char" else f"perplexity {to_unit(nats, level):.1f}"
+
+
+def start_id(vocab: Vocab, level: str) -> int:
+    """The token a generation or a score starts from: a newline (char level) or <eos> (word level)."""
+    if level == "char" and "\n" in vocab:
+        return vocab.encode(["\n"])[0]
+    return vocab.eos_id
+
+
+def encode_prompt(vocab: Vocab, level: str, prompt: str) -> np.ndarray:
+    """[start] + the prompt's ids; characters outside a char vocabulary are an error."""
+    tokens = tokenize(prompt, level) if prompt else []
+    if level == "word" and tokens and tokens[-1] == "<eos>" and not prompt.endswith("\n"):
+        tokens = tokens[:-1]
+    if level == "char":
+        unknown = sorted({t for t in tokens if t not in vocab})
+        if unknown:
+            raise ValueError(f"`prompt` has characters outside the vocabulary: {unknown!r}")
+    return np.concatenate([[start_id(vocab, level)], vocab.encode(tokens)]).astype(np.int32)
+
+
+def sample_texts(params, vocab: Vocab, level: str, prompt: str, *, n: int, length: int, temperature: float,
+                 seed: int, top_k: Optional[int] = None, top_p: Optional[float] = None) -> list[str]:
+    ids = sampling.sample(params, jnp.asarray(encode_prompt(vocab, level, prompt)), length, key=jax.random.PRNGKey(seed),
+                          temperature=temperature, top_k=top_k, top_p=top_p, num_samples=n)
+    return [prompt + (" " if level == "word" and prompt else "") + detokenize(vocab.decode(row), level)
+            for row in np.asarray(ids)]
+
+
+def load_run(run_dir: str | Path) -> tuple[LMConfig, Vocab, lm.Params]:
+    """The config, vocabulary and trained params of a finished (or checkpointed) run folder."""
+    run_dir = Path(run_dir)
+    for name in ("config.json", "vocab.json", CKPT):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"`run_dir` {run_dir} is not a language-model run folder: no {name}")
+    fields = {f.name for f in dataclasses.fields(LMConfig)}
+    config = LMConfig(**{k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k in fields})
+    vocab = Vocab.load(run_dir / "vocab.json")
+    params = init_params(config, len(vocab))
+    opt = make_optimizer(config, 1)
+    template = {"state": bptt.init_train_state(params, opt), "carry": lm.init_carry(params, (config.batch,)), "wall_s": 0.0}
+    return config, vocab, checkpoint.restore(run_dir / CKPT, template)["state"].params

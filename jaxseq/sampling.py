@@ -1,0 +1,85 @@
+"""Sampling novel sequences from a language model (the course's "Sampling novel sequences").
+
+Feed a prompt, then repeatedly draw y<t> ~ ŷ<t> and feed it back as the next input — inside one
+compiled `lax.scan` (`jaxseq.shapes.generate`), not a Python loop per token.
+
+The distribution can be reshaped before each draw:
+  * temperature τ: ŷ ∝ exp(z / τ); τ → 0 is greedy argmax (τ = 0 is exactly argmax), τ = 1 the model.
+  * top-k: only the k most likely tokens keep their mass.
+  * top-p (nucleus, Holtzman et al. 2020): the smallest set of most likely tokens whose mass ≥ p.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+
+from jaxseq import _checks, lm, shapes
+from jaxseq.typing import Array
+
+
+def check_options(vocab_size: int, temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
+    if not temperature >= 0:
+        raise ValueError(f"`temperature` must be >= 0 (0 = greedy); got {temperature}")
+    if top_k is not None and not (isinstance(top_k, int) and 1 <= top_k <= vocab_size):
+        raise ValueError(f"`top_k` must be an integer in [1, {vocab_size}] (the vocabulary size); got {top_k!r}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"`top_p` must be in (0, 1]; got {top_p}")
+
+
+def filter_logits(logits: Array, *, top_k: Optional[int] = None, top_p: Optional[float] = None) -> Array:
+    """Set the logits of tokens outside the top-k / top-p set to −inf; logits (..., v)."""
+    neg = jnp.full_like(logits, -jnp.inf)
+    if top_k is not None:
+        kth = jax.lax.top_k(logits, top_k)[0][..., -1:]
+        logits = jnp.where(logits < kth, neg, logits)
+    if top_p is not None:
+        sorted_logits = jnp.sort(logits, axis=-1)[..., ::-1]
+        probs = jax.nn.softmax(sorted_logits, axis=-1)
+        mass_before = jnp.cumsum(probs, axis=-1) - probs  # mass of strictly more likely tokens
+        # keep a token when the tokens ranked above it hold less than p (the top token always stays)
+        keep_sorted = mass_before < top_p
+        cutoff = jnp.min(jnp.where(keep_sorted, sorted_logits, jnp.inf), axis=-1, keepdims=True)
+        logits = jnp.where(logits < cutoff, neg, logits)
+    return logits
+
+
+def draw(key, logits: Array, *, temperature: float = 1.0, top_k: Optional[int] = None,
+         top_p: Optional[float] = None) -> Array:
+    """One token id per row of logits (..., v)."""
+    if temperature == 0:
+        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    z = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
+    return jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("length", "num_samples", "temperature", "top_k", "top_p"))
+def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: float = 1.0,
+           top_k: Optional[int] = None, top_p: Optional[float] = None, num_samples: int = 1) -> Array:
+    """Continue ``prompt`` (p,) integer ids with ``length`` new tokens, ``num_samples`` times.
+
+    Returns (num_samples, length) int32 ids (the prompt not included). The same key gives the same
+    samples.
+    """
+    _checks.integer("prompt", prompt)
+    _checks.rank_at_least("prompt", prompt, 1, "(prompt_length,)")
+    if prompt.ndim != 1 or prompt.shape[0] == 0:
+        raise ValueError(f"`prompt` must have shape (prompt_length,) with at least one token; got {prompt.shape}")
+    _checks.positive_int("length", length)
+    _checks.positive_int("num_samples", num_samples)
+    check_options(lm.vocab_size(params), temperature, top_k, top_p)
+
+    tokens = jnp.broadcast_to(prompt[:, None], (prompt.shape[0], num_samples))
+    carry, logits = lm.apply(params, lm.init_carry(params, (num_samples,)), tokens)
+    k_first, k_rest = jax.random.split(key)
+    pick = functools.partial(draw, temperature=temperature, top_k=top_k, top_p=top_p)
+    first = pick(k_first, logits[-1])
+
+    def lm_step(params, carry, token):
+        carry, logits = lm.apply(params, carry, token[None])
+        return carry, logits[0]
+
+    _, _, fed = shapes.generate(lm_step, params, carry, first, length, lambda z, k: pick(k, z), key=k_rest)
+    return fed.T  # fed[t] is the token fed at step t: the first `length` generated tokens

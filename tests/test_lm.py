@@ -1,0 +1,200 @@
+"""The language-model workflow: model, sampling, scoring, training runs, resume and bad input."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxseq import embedding, lm, lm_train, sampling, scoring
+from jaxseq.lm_train import LMConfig
+
+ROOT = pathlib.Path(__file__).parent.parent
+sys.path.insert(0, str(ROOT / "experiments"))
+import char_lm  # noqa: E402
+import sample as sample_script  # noqa: E402
+import score as score_script  # noqa: E402
+import word_lm  # noqa: E402
+
+KEY = jax.random.PRNGKey(0)
+TINY = ["--preset", "tiny", "--no-progress"]
+
+
+def test_one_hot_times_embedding_matrix_equals_lookup():
+    p = embedding.init(KEY, 11, 5)
+    ids = jnp.array([[0, 3], [10, 7]])
+    np.testing.assert_allclose(embedding.one_hot(ids, 11) @ p.E, embedding.lookup(p, ids), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell_kind", ["rnn", "gru", "gru-course", "lstm"])
+def test_model_shapes_and_tying(cell_kind):
+    p = lm.init(KEY, 20, cell_kind=cell_kind, embed_dim=8, hidden_size=8, num_layers=2, tie_weights=True)
+    carry, logits = lm.apply(p, lm.init_carry(p, (3,)), jnp.zeros((5, 3), jnp.int32))
+    assert logits.shape == (5, 3, 20)
+    # tied: the output weights are Eᵀ
+    a = jnp.ones((8,))
+    np.testing.assert_allclose(lm.logits_of(p, a), p.embedding.E @ a + p.head.b_y, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="`tie_weights` needs hidden_size == embed_dim"):
+        lm.init(KEY, 20, embed_dim=8, hidden_size=16, tie_weights=True)
+
+
+def _model():
+    return lm.init(KEY, 17, embed_dim=8, hidden_size=16)
+
+
+def test_sampling_at_temperature_zero_is_greedy_argmax():
+    params, prompt = _model(), jnp.array([1, 2, 3])
+    greedy = np.asarray(sampling.sample(params, prompt, 12, key=KEY, temperature=0.0))[0]
+    # greedy by hand: feed the argmax back one token at a time
+    tokens = list(np.asarray(prompt))
+    for _ in range(12):
+        _, logits = lm.apply(params, lm.init_carry(params), jnp.asarray(tokens, jnp.int32))
+        tokens.append(int(jnp.argmax(logits[-1])))
+    np.testing.assert_array_equal(greedy, tokens[3:])
+    cold = np.asarray(sampling.sample(params, prompt, 12, key=KEY, temperature=1e-4, num_samples=4))
+    np.testing.assert_array_equal(cold, np.broadcast_to(greedy, (4, 12)))
+
+
+def test_top_k_never_leaves_the_top_k():
+    logits = jax.random.normal(KEY, (2000, 17)) * 3
+    draws = jax.vmap(lambda k, z: sampling.draw(k, z, top_k=3))(jax.random.split(KEY, 2000), logits)
+    top3 = jnp.argsort(logits, axis=-1)[:, -3:]
+    assert bool(jnp.all(jnp.any(top3 == draws[:, None], axis=-1)))
+    # and inside the sampler, every generated token is in the top k of the model's distribution there
+    params, prompt = _model(), jnp.array([1, 2])
+    out = np.asarray(sampling.sample(params, prompt, 10, key=KEY, top_k=2, num_samples=8))
+    for row in out:
+        ids = np.concatenate([prompt, row])
+        _, logits = lm.apply(params, lm.init_carry(params), jnp.asarray(ids[:-1], jnp.int32))
+        top2 = np.argsort(np.asarray(logits[1:]), axis=-1)[:, -2:]
+        assert all(tok in t2 for tok, t2 in zip(row, top2))
+
+
+def test_top_p_keeps_the_smallest_nucleus():
+    logits = jnp.log(jnp.array([0.5, 0.3, 0.15, 0.05]))
+    kept = jnp.isfinite(sampling.filter_logits(logits, top_p=0.75))
+    np.testing.assert_array_equal(kept, [True, True, False, False])
+    kept = jnp.isfinite(sampling.filter_logits(logits, top_p=0.1))
+    np.testing.assert_array_equal(kept, [True, False, False, False])
+
+
+def test_sentence_score_equals_sum_of_per_token_log_probabilities():
+    params, ids = _model(), jnp.array([4, 9, 2, 2, 11])
+    s = scoring.log_likelihood(params, ids, 0)
+    by_hand = 0.0
+    for t in range(len(ids)):
+        context = jnp.concatenate([jnp.array([0]), ids[:t]])
+        _, logits = lm.apply(params, lm.init_carry(params), context)
+        by_hand += float(jax.nn.log_softmax(logits[-1])[ids[t]])
+    np.testing.assert_allclose(float(s.total), by_hand, rtol=1e-5)
+    np.testing.assert_allclose(float(s.per_token.sum()), float(s.total), rtol=1e-6)
+
+
+def test_bad_sampling_options():
+    params = _model()
+    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+        sampling.sample(params, jnp.array([1]), 5, key=KEY, temperature=-1.0)
+    with pytest.raises(ValueError, match=r"`top_k` must be an integer in \[1, 17\]"):
+        sampling.sample(params, jnp.array([1]), 5, key=KEY, top_k=0)
+    with pytest.raises(ValueError, match="at least one token"):
+        sampling.sample(params, jnp.zeros((0,), jnp.int32), 5, key=KEY)
+
+
+# ---- training runs -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "char"
+    summary = char_lm.main(TINY + ["--out", str(out)])
+    return out, summary
+
+
+def test_char_lm_smoke_run_folder_is_complete(tiny_run):
+    out, summary = tiny_run
+    for name in ("config.json", "vocab.json", "metrics.csv", "loss.png", "checkpoint.msgpack", "samples.txt", "summary.json"):
+        assert (out / name).is_file(), name
+    s = json.loads((out / "summary.json").read_text())
+    for k in ("train_loss", "valid_loss", "valid_bpc", "unigram_bpc", "tokens_per_s", "steps", "wall_s", "config"):
+        assert k in s, k
+    assert s["steps"] == 20 and np.isfinite(s["train_loss"]) and np.isfinite(s["valid_bpc"])
+    # training changed the parameters
+    config, vocab, params = lm_train.load_run(out)
+    fresh = lm_train.init_params(config, len(vocab))
+    assert not np.allclose(params.embedding.E, fresh.embedding.E)
+
+
+def test_sample_and_score_scripts_read_the_run(tiny_run, capsys):
+    out, _ = tiny_run
+    texts = sample_script.main([str(out), "--prompt", "The ", "--n", "2", "--length", "15", "--seed", "3"])
+    assert len(texts) == 2 and all(t.startswith("The ") and len(t) == 19 for t in texts)
+    assert texts == sample_script.main([str(out), "--prompt", "The ", "--n", "2", "--length", "15", "--seed", "3"])
+    scores = score_script.main([str(out), "the value of the", "zq xj vvk qq"])
+    assert len(scores) == 2 and "most likely" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="`prompt` has characters outside the vocabulary"):
+        sample_script.main([str(out), "--prompt", "\u2603 snowman"])
+    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+        sample_script.main([str(out), "--temperature", "-0.5"])
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    common = TINY + ["--samples", "0", "--eval-every", "5", "--ckpt-every", "5"]
+    char_lm.main(common + ["--out", str(tmp_path / "full"), "--steps", "16"])
+    char_lm.main(common + ["--out", str(tmp_path / "split"), "--steps", "10"])
+    char_lm.main(common + ["--out", str(tmp_path / "split"), "--steps", "16", "--resume"])
+    _, _, p_full = lm_train.load_run(tmp_path / "full")
+    _, _, p_split = lm_train.load_run(tmp_path / "split")
+    for a, b in zip(jax.tree_util.tree_leaves(p_full), jax.tree_util.tree_leaves(p_split)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    full = json.loads((tmp_path / "full" / "summary.json").read_text())
+    split = json.loads((tmp_path / "split" / "summary.json").read_text())
+    assert split["steps"] == 16
+    np.testing.assert_allclose(full["valid_loss"], split["valid_loss"], rtol=1e-5)
+
+
+def test_word_lm_smoke(tmp_path):
+    s = word_lm.main(TINY + ["--out", str(tmp_path / "w"), "--steps", "4"])
+    assert s["steps"] == 4 and np.isfinite(s["valid_ppl"]) and s["unigram_ppl"] > 1
+
+
+def _no_trusted_run(out):
+    return not (out / "checkpoint.msgpack").exists()
+
+
+@pytest.mark.parametrize("text, match", [
+    ("", "empty"),
+    ("a", "needs at least 3"),  # a one-character corpus
+    ("a" * 5000, "needs at least 3"),
+    ("just a few words here\n" * 3, "`seq_len`=16 is too long"),
+])
+def test_bad_corpora_get_clear_errors_and_leave_no_run(tmp_path, text, match):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(text)
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=match):
+        char_lm.main(TINY + ["--corpus", str(corpus), "--out", str(out)])
+    assert _no_trusted_run(out)
+
+
+def test_unknown_flags_and_presets_are_rejected(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        char_lm.main(["--no-such-flag", "1"])
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        char_lm.main(["--preset", "huge"])
+    assert "invalid choice: 'huge'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+        char_lm.main(TINY + ["--temperature", "-1", "--out", str(tmp_path / "r")])
+    assert _no_trusted_run(tmp_path / "r")
+    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
+        char_lm.main(TINY + ["--resume", "--out", str(tmp_path / "never")])
+
+
+def test_char_lm_runs_as_a_script(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "experiments" / "char_lm.py"), *TINY, "--steps", "2",
+                        "--eval-every", "1", "--out", str(tmp_path / "cli")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "unigram baseline" in r.stdout and (tmp_path / "cli" / "summary.json").is_file()
