@@ -186,3 +186,23 @@ def test_truncated_bptt_carries_state_and_cuts_gradients():
     assert float(jnp.abs(g[:8]).max()) == 0.0 and float(jnp.abs(g[8:]).max()) > 0.0
     with pytest.raises(ValueError, match="multiple of the window length"):
         bptt.windows(x, 5)
+
+
+@pytest.mark.parametrize("bi", [False, True])
+def test_classifier_padded_batch_equals_each_sequence_alone_and_freezing(bi):
+    from jaxseq import classifier
+
+    params = classifier.init(KEY, 20, 3, embed_dim=6, hidden_size=H, bidirectional_rnn=bi)
+    tokens = jax.random.randint(KEY, (T, B), 0, 20)
+    lengths = jnp.array([T, 4, 1])
+    logits = classifier.apply(params, tokens, lengths)
+    assert logits.shape == (B, 3)
+    for b, n in enumerate(lengths.tolist()):
+        alone = classifier.apply(params, tokens[:n, b:b + 1], jnp.array([n]))
+        np.testing.assert_allclose(logits[b], alone[0], rtol=1e-5, atol=1e-6)
+    opt = classifier.frozen_embedding(optax.adam(1e-2))
+    labels = jnp.array([0, 1, 2])
+    step = bptt.make_train_step(classifier.loss, opt)
+    state, _ = step(bptt.init_train_state(params, opt), tokens, lengths, labels)
+    np.testing.assert_array_equal(state.params.embedding.E, params.embedding.E)
+    assert not np.allclose(state.params.head.w_ya, params.head.w_ya)
