@@ -1,0 +1,54 @@
+"""A token stream cut into (batch, time) windows for truncated backpropagation through time.
+
+The layout of Zaremba, Sutskever & Vinyals (2014), "Recurrent neural network regularization", and of
+TensorFlow's PTB reader: the 1-D id stream is cut into `batch_size` contiguous rows (the remainder
+dropped), and each row is read left to right in windows of `seq_len` steps. Window ``k + 1`` of a
+row continues window ``k`` of the same row, so the final carry of one window is the right initial
+carry for the next; the loop that uses it is
+
+    xs, ys = stream_batches(ids, batch_size, seq_len)
+    carry = init_carry(batch_size)
+    for x, y in zip(xs, ys):            # x, y: (b, t)
+        carry, loss = train_step(params, carry, x, y)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from jaxseq import _checks
+
+
+def stream_batches(ids, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and next-token targets ``(xs, ys)``, each ``(n_windows, batch_size, seq_len)`` int32.
+
+    With ``row_len = len(ids) // batch_size`` and ``rows = ids[:batch_size * row_len]`` reshaped to
+    ``(batch_size, row_len)``, the loop it equals is
+
+        n_windows = (row_len - 1) // seq_len
+        for k in range(n_windows):
+            xs[k] = rows[:, k * seq_len     : (k + 1) * seq_len]
+            ys[k] = rows[:, k * seq_len + 1 : (k + 1) * seq_len + 1]
+
+    Row ``b`` of the stream is ``concatenate(xs[:, b])`` (up to the tokens dropped at its end); no
+    token is seen twice as an input. At most ``len(ids) % batch_size`` tokens are dropped at the end
+    of the stream and at most ``seq_len`` at the end of each row.
+    """
+    ids = np.asarray(ids)
+    _checks.integer("ids", ids)
+    if ids.ndim != 1:
+        raise ValueError(f"`ids` must have shape (t,) (one token stream); got {ids.shape}")
+    _checks.positive_int("batch_size", batch_size)
+    _checks.positive_int("seq_len", seq_len)
+    row_len = len(ids) // batch_size
+    n_windows = (row_len - 1) // seq_len if row_len else 0
+    if n_windows < 1:
+        longest = max(row_len - 1, 0)
+        raise ValueError(
+            f"`seq_len`={seq_len} is too long: {len(ids)} tokens in batch_size={batch_size} rows give "
+            f"{row_len} tokens per row, which allows seq_len <= {longest} (one token is kept for the "
+            f"last target); use a smaller seq_len or batch_size, or more data")
+    rows = ids[: batch_size * row_len].reshape(batch_size, row_len).astype(np.int32)
+    span = n_windows * seq_len
+    xs = rows[:, :span].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
+    ys = rows[:, 1 : span + 1].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
+    return np.ascontiguousarray(xs), np.ascontiguousarray(ys)

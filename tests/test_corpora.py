@@ -1,0 +1,304 @@
+"""Corpora: the embedded corpus offline, split_text, local files, and downloads from a local server.
+
+Downloads go to an http.server on 127.0.0.1 (port 0) in a thread; the cache is `tmp_path` through
+$JAXSEQ_DATA. No test touches the network.
+"""
+import collections
+import dataclasses
+import hashlib
+import http.server
+import io
+import os
+import threading
+import urllib.request
+import zipfile
+
+import pytest
+
+from jaxseq import corpora
+from jaxseq.corpora import (ChecksumError, CorpusUnavailableError, DownloadError, Part, RemoteFile,
+                            download, load_corpus, split_text)
+
+TEXT = "".join(f"line {i}: the quick brown fox jumps over the lazy dog\n" for i in range(200))
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="module")
+def pydocs():
+    """The embedded corpus, built once for the module (with any network access made to fail)."""
+    def no_network(*args, **kwargs):
+        raise AssertionError("the embedded corpus must not touch the network")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(urllib.request, "urlopen", no_network)
+        return load_corpus("default")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves `server.routes[path] = (body, declared_length)`; declared > len(body) cuts it off."""
+
+    def do_GET(self):
+        route = self.server.routes.get(self.path)
+        if route is None:
+            self.send_error(404)
+            return
+        body, declared = route
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(declared))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True  # then the server closes the socket, short or not
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    srv.daemon_threads = True
+    srv.routes = {}
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch, server):
+    """An empty cache folder under tmp_path as $JAXSEQ_DATA, and no routes left from other tests."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("JAXSEQ_DATA", str(folder))
+    server.routes.clear()
+    return folder
+
+
+def _serve(server, path, body, declared=None):
+    server.routes[path] = (body, len(body) if declared is None else declared)
+    return server.url + path
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _files(folder):
+    return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
+
+
+# --------------------------------------------------------------------------------------------------
+# The embedded corpus
+
+
+def test_embedded_corpus_is_english_and_nontrivial(pydocs):
+    assert pydocs.name == "pydocs" and pydocs.level == "char"
+    text = pydocs.train + pydocs.valid + pydocs.test
+    assert len(text) > 200_000
+    top = [w for w, _ in collections.Counter(text.lower().split()).most_common(20)]
+    assert {"the", "a", "of", "to", "is"} <= set(top), top
+    assert ">>>" not in text
+    for split in (pydocs.train, pydocs.valid, pydocs.test):
+        assert split.endswith("\n")
+    assert 0.02 < len(pydocs.valid) / len(text) < 0.10 and 0.02 < len(pydocs.test) / len(text) < 0.10
+    assert "standard-library modules" in pydocs.source and "\n" not in pydocs.source
+    assert load_corpus("pydocs") is pydocs  # the same cached object under either name
+
+
+def test_embedded_corpus_is_deterministic(pydocs):
+    rebuilt = corpora.pydocs_documents.__wrapped__()  # a second build, bypassing the cache
+    assert rebuilt == corpora.pydocs_documents()
+
+
+def test_prose_filter_drops_code_and_keeps_sentences():
+    doc = ("Return the number of items in the container, counting duplicates.\n\n"
+           ">>> len([1, 2])\n2\n\n"
+           "    x = {'a': [1, 2]} if y else z  # the code that is not prose at all\n\n"
+           "Args:\n    n: the number of things that this function reads.\n\n"
+           "Short line.")
+    assert list(corpora.prose_paragraphs(doc)) == [
+        "Return the number of items in the container, counting duplicates."]
+
+
+# --------------------------------------------------------------------------------------------------
+# split_text and local files
+
+
+def test_split_text_is_contiguous_on_line_boundaries_and_deterministic():
+    train, valid, test = split_text(TEXT)
+    assert train + valid + test == TEXT
+    assert train.endswith("\n") and valid.endswith("\n") and valid and test
+    assert (len(valid.splitlines()), len(test.splitlines())) == (10, 10)  # 5% of 200 equal lines
+    assert split_text(TEXT) == (train, valid, test)
+    assert split_text("a\nb\nc") == ("a\n", "b\n", "c")  # each split gets at least one line
+    assert split_text(TEXT, 0.0, 0.1)[1] == ""
+    assert split_text(TEXT, 0.1, 0.0)[2] == ""
+
+
+def test_split_text_errors():
+    with pytest.raises(ValueError, match="`text` is empty"):
+        split_text("")
+    with pytest.raises(ValueError, match="`text` has 2 line"):
+        split_text("a\nb\n")
+    with pytest.raises(ValueError, match="`valid_frac` must lie in"):
+        split_text(TEXT, valid_frac=-0.1)
+    with pytest.raises(ValueError, match="must be below 1"):
+        split_text(TEXT, 0.5, 0.5)
+
+
+def test_local_file_and_folder(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    corpus = load_corpus(path)
+    assert corpus.train + corpus.valid + corpus.test == TEXT
+    assert (corpus.train, corpus.valid, corpus.test) == split_text(TEXT)
+    assert load_corpus(str(path)).train == corpus.train
+
+    folder = tmp_path / "books"
+    folder.mkdir()
+    (folder / "b.txt").write_text("second book\n" * 10, encoding="utf-8")
+    (folder / "a.txt").write_text("first book" + "\nfirst book" * 9, encoding="utf-8")  # no final \n
+    (folder / "skip.md").write_text("not a text file\n", encoding="utf-8")
+    corpus = load_corpus(folder)
+    assert corpus.train + corpus.valid + corpus.test == "first book\n" * 10 + "second book\n" * 10
+    assert "2 *.txt files" in corpus.source
+
+
+def test_local_errors(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="empty.txt' is empty"):
+        load_corpus(empty)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(ValueError, match="folder with no \\*.txt files"):
+        load_corpus(tmp_path / "nothing")
+    with pytest.raises(ValueError, match="known corpus name .*'tiny-shakespeare'.*got 'no-such-corpus'"):
+        load_corpus("no-such-corpus")
+
+
+# --------------------------------------------------------------------------------------------------
+# Downloads
+
+
+def test_download_with_correct_checksum(server, cache):
+    body = TEXT.encode() * 3
+    dest = download(_serve(server, "/good.txt", body), cache / "x" / "good.txt", sha256=_sha(body),
+                    progress=False)
+    assert dest == cache / "x" / "good.txt" and dest.read_bytes() == body
+    assert _files(cache) == ["x/good.txt"]
+
+
+def test_download_without_checksum_records_and_prints_it(server, cache, capsys):
+    body = b"some bytes\n"
+    dest = download(_serve(server, "/new.txt", body), cache / "new.txt", progress=False)
+    assert (cache / "new.txt.sha256").read_text().split() == [_sha(body), "new.txt"]
+    assert _sha(body) in capsys.readouterr().err
+    assert dest.read_bytes() == body
+
+
+def test_download_with_wrong_checksum_leaves_nothing(server, cache):
+    body = b"unexpected content\n"
+    with pytest.raises(ChecksumError) as info:
+        download(_serve(server, "/bad.txt", body), cache / "bad.txt", sha256="0" * 64, progress=False)
+    assert "0" * 64 in str(info.value) and _sha(body) in str(info.value)
+    assert (info.value.expected, info.value.received) == ("0" * 64, _sha(body))
+    assert _files(cache) == []  # neither the file nor a temporary one
+
+
+def test_download_cut_off_midway_leaves_nothing(server, cache):
+    url = _serve(server, "/cut.txt", b"x" * 5000, declared=20_000)
+    with pytest.raises(DownloadError, match="connection closed after 5,000 of 20,000 bytes") as info:
+        download(url, cache / "cut.txt", progress=False)
+    assert info.value.url == url and isinstance(info.value, OSError)
+    assert _files(cache) == []
+
+
+def test_download_http_error(server, cache):
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download(server.url + "/missing.txt", cache / "missing.txt", progress=False, timeout=5)
+    assert _files(cache) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Named corpora
+
+
+def _point_at(monkeypatch, name, **parts):
+    entry = dataclasses.replace(corpora.CORPORA[name], parts=parts)
+    monkeypatch.setitem(corpora.CORPORA, name, entry)
+    return entry
+
+
+def test_named_corpus_downloads_once_then_loads_from_cache(server, cache, monkeypatch):
+    body = TEXT.encode()
+    url = _serve(server, "/input.txt", body)
+    _point_at(monkeypatch, "tiny-shakespeare", all=Part(RemoteFile(url, "input.txt", _sha(body))))
+    corpus = load_corpus("tiny-shakespeare", progress=False)
+    assert (corpus.train, corpus.valid, corpus.test) == split_text(TEXT)
+    assert corpus.level == "char" and str(cache / "tiny-shakespeare") in corpus.source
+    assert _files(cache) == ["tiny-shakespeare/input.txt"]
+    server.routes.clear()  # the server forgets the file: the second load must use the cache
+    assert load_corpus("tiny-shakespeare", progress=False) == corpus
+
+
+def test_named_corpus_from_zip_members(server, cache, monkeypatch):
+    buffer = io.BytesIO()
+    texts = {"train": TEXT, "valid": "valid text\n", "test": "test text\n"}
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for split, text in texts.items():
+            archive.writestr(f"wikitext-2-raw/wiki.{split}.raw", text)
+    file = RemoteFile(_serve(server, "/wt2.zip", buffer.getvalue()), "wt2.zip", _sha(buffer.getvalue()))
+    _point_at(monkeypatch, "wikitext-2",
+              **{split: Part(file, f"wikitext-2-raw/wiki.{split}.raw") for split in texts})
+    corpus = load_corpus("wikitext-2", progress=False)
+    assert (corpus.train, corpus.valid, corpus.test) == (texts["train"], texts["valid"], texts["test"])
+    assert _files(cache) == ["wikitext-2/wt2.zip"]
+
+
+def test_ptb_char_files_read_as_plain_text(server, cache, monkeypatch):
+    raw = {"train": b"a e r _ b a n k\nn o\n", "valid": b"t h e _ e n d\n", "test": b"x _ y\n"}
+    _point_at(monkeypatch, "ptb-char", **{
+        split: Part(RemoteFile(_serve(server, f"/ptb.char.{split}.txt", body), f"ptb.char.{split}.txt",
+                               _sha(body)))
+        for split, body in raw.items()})
+    corpus = load_corpus("ptb-char", progress=False)
+    assert (corpus.train, corpus.valid, corpus.test) == ("aer bank\nno\n", "the end\n", "x y\n")
+
+
+def test_cached_file_with_wrong_checksum_is_refused(cache, monkeypatch):
+    _point_at(monkeypatch, "tiny-shakespeare",
+              all=Part(RemoteFile("http://127.0.0.1:9/input.txt", "input.txt", "0" * 64)))
+    (cache / "tiny-shakespeare").mkdir(parents=True)
+    (cache / "tiny-shakespeare" / "input.txt").write_text(TEXT)
+    with pytest.raises(CorpusUnavailableError, match="has sha256 .* expected 0{64}.*delete it"):
+        load_corpus("tiny-shakespeare", progress=False)
+
+
+def test_explicit_request_failure_says_where_to_put_the_file(server, cache, monkeypatch):
+    url = server.url + "/gone/input.txt"  # 404
+    _point_at(monkeypatch, "tiny-shakespeare", all=Part(RemoteFile(url, "input.txt", None)))
+    with pytest.raises(CorpusUnavailableError) as info:
+        load_corpus("tiny-shakespeare", progress=False)
+    message = str(info.value)
+    assert url in message and str(cache / "tiny-shakespeare" / "input.txt") in message
+    assert "HTTP 404" in message
+    assert _files(cache) == []
+
+
+def test_implicit_request_falls_back_to_the_embedded_corpus(server, cache, monkeypatch, capsys, pydocs):
+    _point_at(monkeypatch, "tiny-shakespeare",
+              all=Part(RemoteFile(server.url + "/gone/input.txt", "input.txt", None)))
+    corpus = load_corpus("tiny-shakespeare", fallback_to_embedded=True, progress=False)
+    assert corpus is pydocs
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'tiny-shakespeare' is unavailable" in err and "'pydocs'" in err
+    assert _files(cache) == []
