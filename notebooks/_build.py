@@ -11,8 +11,8 @@ HERE = pathlib.Path(__file__).parent
 
 
 def write(name, cells):
-    nb = new_notebook(cells=[new_markdown_cell(c[3:]) if c.startswith("md:") else new_code_cell(c.strip("\n"))
-                             for c in cells])
+    nb = new_notebook(cells=[new_markdown_cell(c[3:], id=f"cell-{i}") if c.startswith("md:")
+                             else new_code_cell(c.strip("\n"), id=f"cell-{i}") for i, c in enumerate(cells)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, HERE / name)
 
