@@ -3,9 +3,12 @@
 Cells (each with Params, init, init_carry, step): `rnn`, `gru`, `lstm`.
 Unrolling and compositions: `unroll`, `bidirectional`, `stack`, `shapes`, `head`, `embedding`.
 Training: `losses`, `bptt`. Interop with PyTorch and flax: `interop`; flax Modules: `jaxseq.flax_modules`.
-Language models: `vocab`, `corpora`, `batching`, `lm`, `lm_train`, `sampling`, `scoring`.
+Language models: `vocab`, `corpora`, `batching`, `lm`, `lm_train`, `sampling`, `scoring`, `diagnostics`.
+Sequence to sequence and classification: `classifier`, `tagger`, `attention`, `seq2seq`, `bleu`, `ctc`,
+`dates`, `supervised`.
 """
-from jaxseq import bidirectional, bptt, cell, diagnostics, embedding, gru, head, interop, losses, lstm, rnn, shapes, stack
+from jaxseq import (attention, bidirectional, bleu, bptt, cell, classifier, ctc, diagnostics, embedding, gru, head,
+                    interop, losses, lstm, rnn, seq2seq, shapes, stack, tagger)
 from jaxseq.unroll import lengths_to_mask, unroll
 
 __all__ = [
@@ -13,5 +16,6 @@ __all__ = [
     "unroll", "lengths_to_mask",
     "bidirectional", "stack", "shapes", "head", "embedding",
     "cell", "losses", "bptt", "interop", "diagnostics",
+    "classifier", "tagger", "attention", "seq2seq", "bleu", "ctc",
 ]
 __version__ = "0.1.0"
