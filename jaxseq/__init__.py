@@ -6,9 +6,12 @@ Training: `losses`, `bptt`. Interop with PyTorch and flax: `interop`; flax Modul
 Language models: `vocab`, `corpora`, `batching`, `lm`, `lm_train`, `sampling`, `scoring`, `diagnostics`.
 Sequence to sequence and classification: `classifier`, `tagger`, `attention`, `seq2seq`, `bleu`, `ctc`,
 `dates`, `supervised`.
+Word embeddings: `word_vectors`, `word2vec`, `glove`, `nplm`, `evaluation`, `debias`, `word_plots`,
+`word_corpora`, `embedding_runs` (imported on use).
+Speed and scale: `fused` (custom-VJP fast path, `unroll(impl=...)`), `tune`, `cudnn`, `parallel`.
 """
 from jaxseq import (attention, bidirectional, bleu, bptt, cell, classifier, ctc, diagnostics, embedding, gru, head,
-                    interop, losses, lstm, rnn, seq2seq, shapes, stack, tagger)
+                    interop, losses, lstm, parallel, rnn, seq2seq, shapes, stack, tagger, tune)
 from jaxseq.unroll import lengths_to_mask, unroll
 
 __all__ = [
@@ -16,6 +19,6 @@ __all__ = [
     "unroll", "lengths_to_mask",
     "bidirectional", "stack", "shapes", "head", "embedding",
     "cell", "losses", "bptt", "interop", "diagnostics",
-    "classifier", "tagger", "attention", "seq2seq", "bleu", "ctc",
+    "classifier", "tagger", "attention", "seq2seq", "bleu", "ctc", "parallel", "tune",
 ]
 __version__ = "0.1.0"

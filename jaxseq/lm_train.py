@@ -27,7 +27,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from jaxseq import batching, bptt, checkpoint, corpora, experiment, lm, sampling
+from jaxseq import batching, bptt, checkpoint, corpora, experiment, lm, parallel, sampling
 from jaxseq.vocab import LEVELS, Vocab, detokenize, tokenize
 
 CKPT = "checkpoint.msgpack"
@@ -217,6 +217,7 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     metrics = experiment.Metrics(out / "metrics.csv", rows)
 
     train_step, eval_step = make_steps(config, optimizer)
+    train_step = parallel.data_parallel(train_step, batch_argnums=(1, 2, 3))  # over local devices; no-op on one
     key = jax.random.PRNGKey(config.seed + 1)
     xs, ys = jnp.asarray(data.xs), jnp.asarray(data.ys)
     tokens_per_step = config.batch * config.seq_len

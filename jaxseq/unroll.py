@@ -16,20 +16,37 @@ zeros (unlike flax's `nn.RNN`, whose padded outputs are not zeroed):
 
 so the final carry is the carry at each sequence's last valid step, and ``reverse=True`` on
 right-padded sequences first skips the padding, then runs each sequence backwards from its own end.
+
+How it runs (``impl``), all giving the same numbers:
+
+* ``"scan"``: `lax.scan` over the step (input projection hoisted when the step declares it); the
+  backward pass is JAX's automatic transpose of the scan.
+* ``"fused"``: for the jaxseq cells only (`jaxseq.fused`): a `jax.custom_vjp` whose backward scan
+  carries only the state gradients, with the weight gradients computed afterwards as single matmuls
+  over all time steps. Reverse mode only (no `jax.jvp`); optional ``compute_dtype`` (bfloat16
+  matmuls, float32 carries and accumulation).
+* ``"cudnn"``: LSTM only, through `jax.experimental.rnn` (cuDNN; NVIDIA GPU, float32, no mask or
+  right padding given as ``lengths``). Never chosen automatically; see `jaxseq.cudnn`.
+* ``"auto"`` (default): ``"fused"`` when the step is a jaxseq cell's step (`jaxseq.fused.kind_of`)
+  and neither ``remat=True`` nor ``hoist=False`` is asked for, else ``"scan"``.
+
+``unroll="auto"`` times a few unroll factors once per (device kind, cell, shapes, dtypes) and keeps
+the fastest (`jaxseq.tune.best_unroll`); the default stays 1.
 """
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxseq import _checks
+from jaxseq import _checks, fused
 from jaxseq.typing import Array, PyTree
 
 Step = Callable[[PyTree, PyTree, Array], tuple]
+IMPLS = ("auto", "scan", "fused", "cudnn")
 
 
 def lengths_to_mask(lengths: Array, max_len: int) -> Array:
@@ -66,6 +83,40 @@ def _hoisted_parts(step):
     return parts
 
 
+def _choose_impl(step, params, carry, xs, impl, *, hoist, remat, compute_dtype) -> str:
+    """The implementation `unroll` runs: "scan", "fused" or "cudnn" (see the module docstring)."""
+    if impl == "scan":
+        if compute_dtype is not None:
+            raise ValueError("`compute_dtype` needs `impl='fused'` (or 'cudnn'); the scan computes as `step` does")
+        return impl
+    kind = fused.kind_of(step, params)
+    name = getattr(step, "__name__", step)
+    if impl == "cudnn":
+        if kind != "lstm":
+            raise ValueError(f"`impl='cudnn'` runs `lstm.step` with lstm.Params only; got step {name!r}")
+        if remat or hoist is False:
+            raise ValueError("`impl='cudnn'` cannot honour `remat=True` or `hoist=False`")
+        return impl
+    problem = None
+    if kind is None:
+        problem = f"`step` ({name!r}) is not a jaxseq cell step with matching params (see jaxseq.fused.kind_of)"
+    elif remat:
+        problem = "`remat=True` needs the scan (the fused path saves the gate activations)"
+    elif hoist is False:
+        problem = "`hoist=False` needs the scan (the fused path always hoists the input projection)"
+    elif xs.shape[0] == 0:
+        problem = "`xs` has no time steps"
+    else:
+        problem = fused.check_compatible(step, params, carry, xs, kind)
+    if problem is None:
+        return "fused"
+    if impl == "fused":
+        raise ValueError(f"`impl='fused'` is not possible: {problem}")
+    if compute_dtype is not None:
+        raise ValueError(f"`compute_dtype` needs the fused path, which is not possible: {problem}")
+    return "scan"
+
+
 def unroll(
     step: Step,
     params: PyTree,
@@ -75,10 +126,12 @@ def unroll(
     mask: Optional[Array] = None,
     lengths: Optional[Array] = None,
     reverse: bool = False,
-    unroll: int = 1,
+    unroll: Union[int, str] = 1,
     return_carries: bool = False,
     hoist: Optional[bool] = None,
     remat: bool = False,
+    impl: str = "auto",
+    compute_dtype: Any = None,
 ) -> tuple[PyTree, Any]:
     """Run ``step(params, carry, x) -> (carry, y)`` over the time axis of ``xs``.
 
@@ -90,13 +143,17 @@ def unroll(
       mask: optional (t, ...) booleans, True at valid steps. Padded steps keep the carry, output 0.
       lengths: optional (...) integer lengths of right-padded sequences (instead of ``mask``).
       reverse: scan from the last step to the first; outputs stay aligned with ``xs``.
-      unroll: how many steps `lax.scan` unrolls per loop iteration (speed only).
+      unroll: how many steps `lax.scan` unrolls per loop iteration (speed only), or "auto" to
+        measure the fastest factor once per device kind, cell and shape (`jaxseq.tune`).
       return_carries: also return the carry after every step (aligned with ``xs``).
       hoist: compute the input projection x<t> @ w_ax + b of all t in one matmul before the scan.
         None (default) hoists when the step declares how (every jaxseq cell does); False never;
         True requires it.
       remat: rematerialise each step in the backward pass (`jax.checkpoint`): memory O(t · carry)
-        instead of O(t · activations), for one extra forward computation.
+        instead of O(t · activations), for one extra forward computation. Implies ``impl="scan"``.
+      impl: "auto", "scan", "fused" or "cudnn" (see the module docstring); speed and memory only.
+      compute_dtype: with the fused (or cuDNN) path, the dtype of the matmul operands, e.g.
+        ``jnp.bfloat16``; carries, gates and accumulation keep the carry's dtype. None: as the step.
 
     Returns:
       ``(final_carry, ys)`` with ys (t, ..., h) — or ``(final_carry, (ys, carries))`` when
@@ -104,8 +161,28 @@ def unroll(
     """
     _checks.rank_at_least("xs", xs, 2, "(time, ..., input_size)")
     _checks.floating("xs", xs)
-    _checks.positive_int("unroll", unroll)
+    if unroll != "auto":
+        _checks.positive_int("unroll", unroll)
+    _checks.one_of("impl", impl, IMPLS)
     m = resolve_mask(xs, mask, lengths)
+    impl = _choose_impl(step, params, carry, xs, impl, hoist=hoist, remat=remat, compute_dtype=compute_dtype)
+    if impl == "cudnn":
+        from jaxseq import cudnn
+
+        if mask is not None:
+            raise ValueError("`impl='cudnn'` takes right padding as `lengths`, not a `mask`")
+        if unroll == "auto":
+            unroll = 1
+        return cudnn.unroll(params, carry, xs, lengths, reverse=reverse, return_carries=return_carries,
+                            compute_dtype=compute_dtype)
+    if unroll == "auto":
+        from jaxseq import tune
+
+        unroll = tune.best_unroll(step, params, carry, xs, mask=m, reverse=reverse, impl=impl,
+                                  compute_dtype=compute_dtype, hoist=hoist, remat=remat)
+    if impl == "fused":
+        return fused.unroll(fused.kind_of(step, params), params, carry, xs, m, reverse=reverse, unroll=unroll,
+                            return_carries=return_carries, compute_dtype=compute_dtype)
 
     parts = _hoisted_parts(step)
     if hoist and parts is None:

@@ -1,0 +1,148 @@
+"""jaxseq's word2vec against gensim's: same corpus, same settings, side by side in one process.
+
+    python benchmarks/word2vec_vs_gensim.py                  # 3 seeds, ~5 min on a 2-core CPU
+    python benchmarks/word2vec_vs_gensim.py --seeds 1 --json out.json
+
+Corpus: the English Wikipedia sample in gensim's test data
+(``enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2``), tokenised by gensim's
+``WikiCorpus`` (452,944 words in 106 articles), as in /work/shared/ANCHORS.md. Articles are cut
+into pieces of at most 10,000 words for both systems, because gensim's trainer silently ignores
+words past the 10,000th of a sentence.
+
+Settings: skip-gram with negative sampling, dim 100, window 5, 5 negatives, sample 1e-3,
+min_count 5, 5 epochs. gensim (all cores as workers) at its default alpha 0.025 and at 0.05 and
+0.1; jaxseq at the defaults of `jaxseq.word2vec.Word2VecConfig` (= experiments/word2vec.py's).
+The systems alternate within each seed, so a busy machine slows them alike. Words/s is corpus
+words × epochs over the whole training call (vocabulary pass included; for jaxseq also the
+compilation). Quality: Spearman ρ on WordSim353 and SimLex-999, accuracy on the Google analogies
+(3CosAdd over the whole vocabulary), all by `jaxseq.evaluation`, which gives gensim's own figures
+on the same vectors (tests/test_evaluation.py checks this).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+WIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+SETTINGS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
+
+
+def corpus_file(cache: Path) -> Path:
+    """The tokenised sample, one piece of ≤ 10,000 words a line (built once, then cached)."""
+    path = cache / "enwiki-sample-tokens.txt"
+    if path.is_file():
+        return path
+    from gensim.corpora import WikiCorpus
+    from gensim.test.utils import datapath
+
+    cache.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for tokens in WikiCorpus(datapath(WIKI), dictionary={}, processes=1).get_texts():
+        lines += [" ".join(tokens[i:i + 10_000]) for i in range(0, len(tokens), 10_000)]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def evaluate(vectors) -> dict:
+    from jaxseq import evaluation
+
+    ws = evaluation.evaluate_word_pairs(vectors, "wordsim353")
+    sl = evaluation.evaluate_word_pairs(vectors, "simlex999")
+    an = evaluation.evaluate_analogies(vectors)
+    return {"wordsim353": ws["spearman"], "simlex999": sl["spearman"], "analogy": an["accuracy"],
+            "analogy_answered": an["total"], "wordsim_pairs": ws["pairs"], "simlex_pairs": sl["pairs"]}
+
+
+def run_gensim(sentences, n_words, alpha, seed, workers):
+    from gensim.models import Word2Vec
+
+    from jaxseq.word_vectors import WordVectors
+
+    t = time.perf_counter()
+    model = Word2Vec(sentences, vector_size=SETTINGS["dim"], window=SETTINGS["window"], negative=SETTINGS["negative"],
+                     sample=SETTINGS["sample"], min_count=SETTINGS["min_count"], epochs=SETTINGS["epochs"], sg=1, hs=0,
+                     alpha=alpha, seed=seed, workers=workers)
+    wall = time.perf_counter() - t
+    vectors = WordVectors(tuple(model.wv.index_to_key), model.wv.vectors)
+    return {"words_per_s": n_words * SETTINGS["epochs"] / wall, "wall_s": wall, "vocab": len(vectors),
+            **evaluate(vectors)}
+
+
+def run_jaxseq(path, n_words, seed, overrides):
+    import dataclasses
+
+    from jaxseq import word2vec
+
+    config = dataclasses.replace(word2vec.Word2VecConfig(), seed=seed, **{k: v for k, v in SETTINGS.items()},
+                                 **overrides)
+    result = word2vec.train(str(path), config)
+    return {"words_per_s": n_words * SETTINGS["epochs"] / result.wall_s, "wall_s": result.wall_s,
+            "vocab": len(result.vectors), **evaluate(result.vectors)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--alphas", type=float, nargs="+", default=[0.025, 0.05, 0.1])
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--cache", default=os.environ.get("JAXSEQ_DATA") or "~/.cache/jaxseq")
+    parser.add_argument("--json", default=None, help="also write the raw results here")
+    parser.add_argument("--jaxseq", default="", help="jaxseq config overrides, e.g. 'lr=0.15,batch=2048'")
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    import gensim
+    import jax
+
+    overrides = {}
+    for item in filter(None, args.jaxseq.split(",")):
+        key, value = item.split("=")
+        overrides[key] = type(getattr(__import__("jaxseq.word2vec").word2vec.Word2VecConfig(), key))(value)
+    path = corpus_file(Path(args.cache).expanduser())
+    sentences = [line.split() for line in open(path, encoding="utf-8")]
+    n_words = sum(len(s) for s in sentences)
+    systems = [(f"gensim {gensim.__version__}, {args.workers} workers, alpha {a}", "gensim", a) for a in args.alphas]
+    label = "jaxseq defaults" + (f" ({args.jaxseq})" if args.jaxseq else "")
+    systems.append((label, "jaxseq", None))
+    results = {name: [] for name, _, _ in systems}
+    for seed in range(1, args.seeds + 1):
+        for name, kind, alpha in systems:
+            r = (run_gensim(sentences, n_words, alpha, seed, args.workers) if kind == "gensim"
+                 else run_jaxseq(path, n_words, seed, overrides))
+            results[name].append(r)
+            print(f"seed {seed} | {name}: {r['words_per_s']:,.0f} words/s, WS353 {r['wordsim353']:.3f}, "
+                  f"SimLex {r['simlex999']:.3f}, analogy {100 * r['analogy']:.2f}%", file=sys.stderr, flush=True)
+    device = f"{jax.devices()[0].device_kind} ({jax.devices()[0].platform}), {os.cpu_count()} CPU cores"
+    print(f"\n{datetime.date.today()}, {device}, Python {platform.python_version()}, jax {jax.__version__}, "
+          f"gensim {gensim.__version__}, numpy {np.__version__}; corpus {n_words:,} words, {args.seeds} seed(s): "
+          f"median words/s, mean ± sd of the quality figures\n")
+    print("| system | corpus words/s | WordSim353 ρ | SimLex-999 ρ | analogy accuracy |")
+    print("|---|---|---|---|---|")
+    for name, _, _ in systems:
+        rs = results[name]
+
+        def ms(key, scale=1.0, digits=3):
+            vals = [scale * r[key] for r in rs]
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            return f"{statistics.mean(vals):.{digits}f} ± {sd:.{digits}f}"
+
+        wps = statistics.median(r["words_per_s"] for r in rs)
+        print(f"| {name} | {wps:,.0f} | {ms('wordsim353')} | {ms('simlex999')} | {ms('analogy', 100, 2)}% |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": device, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The end of every word-vector experiment (word2vec, GloVe, NPLM): the run folder's vectors,
+evaluation figures, neighbours, pictures and summary.
+
+    out/config.json     the config
+    out/vectors.txt     the vectors, word2vec text format (gensim's KeyedVectors.load_word2vec_format reads it)
+    out/metrics.csv     one row per epoch (loss, words/s, ...), and out/loss.png
+    out/neighbours.txt  the nearest words of a few probe words
+    out/pca.png, out/tsne.png   2-D pictures of the probe words (needs scikit-learn)
+    out/summary.json    WordSim353 / SimLex-999 Spearman ρ, Google analogy accuracy (OOV counted), timing
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import jax
+
+from jaxseq import evaluation, experiment
+from jaxseq.word_vectors import WordVectors, save_word2vec
+
+PROBE_WORDS = ("king", "queen", "man", "woman", "boy", "girl", "france", "paris", "germany", "berlin", "italy",
+               "rome", "good", "bad", "one", "two", "three", "four", "music", "war", "city", "river", "water",
+               "computer", "language", "science", "january", "february", "red", "blue", "dog", "cat")
+ANALOGY_ARROWS = (("man", "woman"), ("king", "queen"), ("france", "paris"), ("germany", "berlin"))
+
+
+def probe_words(vectors: WordVectors, n: int = 30) -> list[str]:
+    """The probe words the vectors know, or (if fewer than 10) words ranked 50 … 50 + n by frequency."""
+    known = [w for w in PROBE_WORDS if w in vectors]
+    return known if len(known) >= 10 else list(vectors.words[50:50 + n]) or list(vectors.words[:n])
+
+
+def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], config: Any, title: str,
+               extra: Optional[dict] = None, pictures: bool = True, log: Callable[[str], Any] = print) -> dict:
+    """Write vectors, metrics, neighbours, pictures and summary.json into `out`; returns the summary."""
+    out = Path(out)
+    save_word2vec(out / "vectors.txt", vectors)
+    metrics = experiment.Metrics(out / "metrics.csv", history)
+    if history:
+        experiment.plot_curves(out / "loss.png", metrics.rows, "epoch", ["loss"], title=title, ylabel="training loss")
+    figures = evaluation.evaluate(vectors)
+    probes = probe_words(vectors)
+    neighbours = {w: [n for n, _ in evaluation.nearest(vectors, w, 8)] for w in probes[:12]}
+    (out / "neighbours.txt").write_text("".join(f"{w}: {' '.join(ns)}\n" for w, ns in neighbours.items()),
+                                        encoding="utf-8")
+    made = []
+    if pictures and len(probes) >= 3:
+        from jaxseq import word_plots
+
+        for method in ("pca", "tsne"):
+            try:
+                word_plots.plot_words(vectors, probes, out / f"{method}.png", method=method,
+                                      title=f"{title}: {method.upper()} of {len(probes)} words", arrows=ANALOGY_ARROWS)
+                made.append(f"{method}.png")
+            except ImportError as e:
+                print(f"note: no {method}.png ({e})", file=sys.stderr)
+                break
+    summary = {
+        **figures,
+        "vocab_size": len(vectors),
+        "dim": vectors.dim,
+        "neighbours": neighbours,
+        "pictures": made,
+        "device": str(jax.devices()[0]),
+        "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config,
+        **(extra or {}),
+    }
+    experiment.write_json(out / "summary.json", summary)
+    ws, sl, an = (figures.get(k) for k in ("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy"))
+    if ws is not None:
+        log(f"WordSim353 ρ {ws:.3f} ({figures['wordsim353_pairs']} pairs, {figures['wordsim353_oov']} OOV); "
+            f"SimLex-999 ρ {sl:.3f}; analogies {100 * an:.2f}% of {figures['analogy_answered']} answered "
+            f"({figures['analogy_oov']} OOV)")
+    for w, ns in list(neighbours.items())[:5]:
+        log(f"  {w}: {', '.join(ns)}")
+    return summary

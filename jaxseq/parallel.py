@@ -1,0 +1,79 @@
+"""Data-parallel training over the local devices with `jax.sharding`.
+
+A one-axis `Mesh` over the devices; the batch axis of the data (and of the carry, which has the
+batch shape) is split across it, the parameters and optimiser state are replicated. Under `jax.jit`
+XLA (GSPMD) then runs each device on its slice of the batch and all-reduces the gradients, so a
+sharded train step gives the parameters of the single-device step up to float rounding (the
+gradient sums are taken in another order). Nothing else changes: the step function is the same.
+
+    mesh = parallel.mesh()                                    # all local devices, axis "batch"
+    train_step = parallel.data_parallel(train_step, batch_argnums=(1, 2, 3))
+    state, carry, loss = train_step(state, carry, x, y, key)  # carry, x, y split over the batch
+
+With one device `data_parallel` returns the step unchanged. The global batch must be a multiple
+of the number of devices.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxseq.typing import PyTree
+
+AXIS = "batch"
+
+
+def mesh(devices: Optional[Sequence] = None, axis_name: str = AXIS) -> Mesh:
+    """A one-axis mesh over ``devices`` (default: every local device)."""
+    devs = list(jax.local_devices() if devices is None else devices)
+    if not devs:
+        raise ValueError("`devices` must name at least one device; got none")
+    return Mesh(np.array(devs), (axis_name,))
+
+
+def _default_mesh() -> Mesh:
+    return mesh()
+
+
+def replicate(tree: PyTree, mesh: Mesh) -> PyTree:
+    """Every leaf copied to every device of ``mesh``."""
+    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
+
+
+def shard_batch(tree: PyTree, mesh: Mesh, axis: int = 0) -> PyTree:
+    """Every leaf split along ``axis`` over the mesh's (single) axis."""
+    name, n = mesh.axis_names[0], mesh.devices.size
+
+    def put(x):
+        shape = np.shape(x)
+        if len(shape) <= axis or shape[axis] % n:
+            raise ValueError(f"a batch leaf of shape {shape} cannot be split along axis {axis} over {n} devices: "
+                             f"its size there must be a multiple of {n}")
+        return jax.device_put(x, NamedSharding(mesh, PartitionSpec(*([None] * axis), name)))
+
+    return jax.tree_util.tree_map(put, tree)
+
+
+def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int = 0,
+                  mesh: Optional[Mesh] = None) -> Callable:
+    """``jax.jit(fn)`` run with arguments ``batch_argnums`` split along ``batch_axis``, the rest replicated.
+
+    ``fn`` may already be jitted (e.g. `lm_train.make_steps`' train step). With a one-device mesh,
+    ``fn`` itself is returned.
+    """
+    m = _default_mesh() if mesh is None else mesh
+    if m.devices.size == 1:
+        return fn
+    batch_argnums = frozenset(batch_argnums)
+    jitted = jax.jit(fn)
+
+    def run(*args):
+        placed = [shard_batch(a, m, batch_axis) if i in batch_argnums else replicate(a, m) for i, a in enumerate(args)]
+        return jitted(*placed)
+
+    run.mesh = m
+    run.__wrapped__ = fn
+    return run

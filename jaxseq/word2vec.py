@@ -1,0 +1,638 @@
+"""word2vec (Mikolov et al. 2013): skip-gram and CBOW, batched on the device, the same code on CPU and GPU.
+
+Two matrices: W_in (v, e), the word vectors kept at the end, and W_out, the output vectors (v, e),
+or the inner nodes of a Huffman tree (v − 1, e) for the hierarchical softmax. An *example* is an
+input — one context word (skip-gram) or the mean of the window's context vectors (CBOW) — and a
+target word t. With h = W_in[c] (skip-gram) or h = mean_j W_in[c_j] (CBOW):
+
+    negative sampling:      L = −log σ(u_t·h) − Σ_{k=1..K} log σ(−u_{n_k}·h),   n_k ~ P(w) ∝ count(w)^0.75
+    hierarchical softmax:   L = −Σ_{nodes j on t's path} log σ((1 − 2 code_j) · u_j·h)
+    full softmax:           L = −log softmax(W_out h)_t                  (small vocabularies only)
+
+As word2vec.c, skip-gram uses the context word as input and the centre word as target (the
+gradient is the same as the other way round, summed over a window). Corpus handling as word2vec.c
+and gensim: words seen fewer than `min_count` times are dropped before windows are formed; each
+occurrence of a word with count f is kept with probability (√(f / (s·N)) + 1) · s·N / f (s =
+`sample`, N = total count; Mikolov et al.'s paper writes the discard probability as 1 − √(s·N/f));
+each centre gets a window of b ~ Uniform{1..window} words on each side, within its sentence; the
+learning rate falls linearly from `lr` to `lr · min_lr_frac` over the run (by corpus words read).
+
+**Batched updates.** One step takes `batch` examples, computes the gradients of the rows it
+touched, and adds them with ``.at[rows].add`` (sparse: a step costs O(batch · e), not O(v · e)).
+A row hit k times in one step — "the" as a target, a frequent word as a negative — gets the sum
+of its k gradients multiplied by ``1/√k`` (``row_scale="sqrt"``, the default for both matrices),
+``1/k`` (``"mean"``) or 1 (``"sum"``, plain SGD); sequential SGD would apply those k updates one
+after another, and at large batches the plain sum overshoots while the mean starves frequent words
+(/work/shared/ANCHORS.md, word2vec section). The input and the output rows have their own rule
+(`row_scale`, `output_row_scale`; k counts an example's negatives with their weights). The
+examples of a step are drawn in random order from a chunk of the corpus: consecutive examples
+share centres and topics, and batches taken in corpus order learn far less (WordSim353 ρ 0.16
+against 0.51 on the enwiki sample at batch 1024). Measured on that sample (5 epochs, CPU):
+batch 1024 at lr 0.1 gives ρ ≈ 0.51, batch 4096 at 0.15 ≈ 0.52, batch 16,384 at 0.3 ≈ 0.50
+(and diverges at 0.5), where a naive trainer falls to ≈ 0.
+
+Negatives: by default each example draws its own K (word2vec.c's estimator; K + 2 row reads and
+writes per example). With ``neg_group=G`` each group of G examples shares ``neg_draws=D`` draws,
+each weighted K / D: the same negative term in expectation, fewer row reads and writes, small
+(G × e) @ (e × D) matmuls — but it costs quality: ρ 0.44 at G = 2 or 4, 0.40 at G = 64 on the
+enwiki sample, against 0.51-0.52 without sharing.
+
+**Corpora larger than memory.** `sentences` is a path (one sentence a line, words separated by
+whitespace), a list of sentences (token lists or strings), or a function returning a fresh
+iterator of them. The corpus is read once to count the vocabulary, then once per epoch, in chunks
+of about `chunk_words` words: host-side NumPy (subsampling, windows, shuffling) for chunk i + 1
+runs while the device trains on chunk i. A corpus of at most `cache_words` words is read and
+encoded once and kept in memory as int32 ids (8 bytes a word) for the later epochs.
+
+**Reproducible.** The run is a function of the config and `seed`: the host draws come from
+``numpy.random.default_rng(seed)``, the device draws from ``fold_in(PRNGKey(seed), step)``.
+On CPU the same seed gives the same vectors bit for bit; GPU scatter-adds sum in an unspecified
+order, so there the vectors agree only to rounding (XLA flag ``--xla_gpu_deterministic_ops``).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import heapq
+import os
+import time
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxseq import _checks
+from jaxseq.typing import Array
+from jaxseq.vocab import Vocab
+from jaxseq.word_vectors import WordVectors
+
+__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "train", "build_vocab", "iter_sentences",
+           "keep_probabilities", "alias_table", "huffman_tree", "init", "make_tables", "MODELS", "LOSSES"]
+
+MODELS = ("skipgram", "cbow")
+LOSSES = ("negative", "hierarchical", "softmax")
+ROW_SCALES = ("sqrt", "mean", "sum")
+MAX_SENTENCE = 10_000  # longer sentences are cut into pieces of this many words (gensim truncates them)
+
+Sentences = Union[str, os.PathLike, Sequence, Callable[[], Iterable]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Word2VecConfig:
+    """Hyperparameters of `train`. The defaults are the settings benchmarked against gensim in
+    benchmarks/README.md (skip-gram, negative sampling, dim 100, window 5, K = 5)."""
+
+    model: str = "skipgram"  # or "cbow"
+    loss: str = "negative"  # or "hierarchical", "softmax"
+    dim: int = 100
+    window: int = 5
+    negative: int = 5  # K, negatives per example
+    neg_group: int = 1  # examples sharing one set of negative draws (1: word2vec.c, a fresh set per example)
+    neg_draws: int = 0  # negatives drawn per group, each weighted K / neg_draws (0: = negative)
+    sample: float = 1e-3  # 0: no subsampling
+    min_count: int = 5
+    max_vocab: int = 0  # 0: no cap
+    epochs: int = 5
+    lr: float = 0.1
+    min_lr_frac: float = 1e-4
+    batch: int = 1024
+    row_scale: str = "sqrt"  # input rows hit k times in a step: "sqrt" (÷√k), "mean" (÷k), "sum"
+    output_row_scale: str = "sqrt"
+    steps_per_call: int = 32  # steps scanned inside one jitted call
+    chunk_words: int = 1_000_000
+    cache_words: int = 50_000_000  # corpora up to this size are read and encoded once, then kept as ids (0: never)
+    seed: int = 0
+
+
+class Params(NamedTuple):
+    W_in: Array  # (v, e): the word vectors
+    W_out: Array  # (v, e) output vectors, or (v - 1, e) Huffman inner nodes
+
+
+class Tables(NamedTuple):
+    """Device-side lookup tables: the alias table of P(w) ∝ count^0.75 and the Huffman paths."""
+
+    alias_prob: Array  # (v,) float32
+    alias_index: Array  # (v,) int32
+    points: Array  # (v, depth) int32 inner-node ids, root first (zeros past the path)
+    codes: Array  # (v, depth) float32 0/1
+    path_mask: Array  # (v, depth) float32 1 on the path
+
+
+class StepOptions(NamedTuple):
+    """The part of the config a training step depends on (static under jit: one compilation per value)."""
+
+    model: str
+    loss: str
+    negative: int
+    neg_group: int
+    neg_draws: int
+    row_scale: str
+    output_row_scale: str
+
+    @classmethod
+    def of(cls, config: "Word2VecConfig") -> "StepOptions":
+        return cls(*(getattr(config, f) for f in cls._fields))
+
+
+class Result(NamedTuple):
+    vectors: WordVectors  # W_in's rows with their words, most frequent first
+    params: Params
+    vocab: Vocab
+    counts: np.ndarray  # (v,) corpus counts of the vocabulary words
+    history: list  # one dict per epoch: epoch, loss, examples, words, seconds, words_per_s
+    words_per_s: float  # corpus words (before subsampling) × epochs / training seconds
+    wall_s: float
+
+
+# --------------------------------------------------------------------------------------------------
+# Corpus
+
+
+def iter_sentences(sentences: Sentences, *, max_len: int = MAX_SENTENCE) -> Iterator[list[str]]:
+    """One pass over `sentences` as token lists; sentences over `max_len` words are cut into pieces.
+
+    A path is read line by line (UTF-8, words split on whitespace). A list holds token lists or
+    strings (split on whitespace). A function is called for a fresh iterator. A one-shot iterator
+    (a generator) is refused: training reads the corpus epochs + 1 times.
+    """
+    if isinstance(sentences, (str, os.PathLike)):
+        path = os.fspath(sentences)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"`sentences` {path!r} is not a file (expected one sentence a line)")
+
+        def lines():
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    yield line.split()
+
+        it: Iterable = lines()
+    elif callable(sentences):
+        it = sentences()
+    elif isinstance(sentences, Iterator):
+        raise TypeError("`sentences` must be re-iterable (training reads it once per epoch and once for the "
+                        "vocabulary); got a one-shot iterator. Pass a list, a path, or a function returning "
+                        "a fresh iterator")
+    elif isinstance(sentences, Iterable):
+        it = sentences
+    else:
+        raise TypeError(f"`sentences` must be a path, a list of sentences or a function returning an iterator; "
+                        f"got {type(sentences).__name__}")
+    for s in it:
+        tokens = s.split() if isinstance(s, str) else list(s)
+        for i in range(0, len(tokens), max_len):
+            yield tokens[i:i + max_len]
+
+
+def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 0) -> tuple[Vocab, np.ndarray]:
+    """The vocabulary of a corpus (one pass) and its words' counts.
+
+    Words seen at least `min_count` times, most frequent first, ties by first appearance; at most
+    `max_vocab` of them if positive. No special tokens.
+    """
+    return _vocab_from_counts(_count(sentences), min_count, max_vocab)
+
+
+def _count(sentences: Sentences) -> collections.Counter:
+    counts: collections.Counter = collections.Counter()
+    for s in iter_sentences(sentences):
+        counts.update(s)
+    return counts
+
+
+def _vocab_from_counts(counts: collections.Counter, min_count: int, max_vocab: int) -> tuple[Vocab, np.ndarray]:
+    _checks.positive_int("min_count", min_count)
+    if not counts:
+        raise ValueError("`sentences` is empty: no words to build a vocabulary from")
+    ranked = sorted(counts.items(), key=lambda wc: -wc[1])  # stable: ties keep first appearance
+    kept = [(w, c) for w, c in ranked if c >= min_count]
+    if not kept:
+        raise ValueError(f"`min_count`={min_count} is above every word count: the most frequent word "
+                         f"{ranked[0][0]!r} appears {ranked[0][1]} times")
+    if max_vocab:
+        kept = kept[:max_vocab]
+    vocab = Vocab(tokens=tuple(w for w, _ in kept))
+    return vocab, np.asarray([c for _, c in kept], dtype=np.int64)
+
+
+def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
+    """P(keep an occurrence) = (√(f/(s·N)) + 1) · s·N/f, capped at 1 (word2vec.c, gensim); all 1 if s = 0."""
+    counts = np.asarray(counts, np.float64)
+    if sample <= 0:
+        return np.ones(len(counts))
+    threshold = sample * counts.sum()
+    return np.minimum(1.0, (np.sqrt(counts / threshold) + 1.0) * threshold / counts)
+
+
+def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table for sampling i with probability p[i] in O(1): draw j uniform in [0, v)
+    and u in [0, 1); answer j if u < prob[j], else alias[j] (Vose's construction)."""
+    p = np.asarray(p, np.float64)
+    n = len(p)
+    q = p * (n / p.sum())
+    prob = np.ones(n)
+    alias = np.arange(n, dtype=np.int64)
+    small = [i for i in range(n) if q[i] < 1.0]
+    large = [i for i in range(n) if q[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        prob[s], alias[s] = q[s], g
+        q[g] -= 1.0 - q[s]
+        (small if q[g] < 1.0 else large).append(g)
+    return prob.astype(np.float32), alias.astype(np.int32)
+
+
+def huffman_tree(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Huffman tree of the counts (word2vec.c's hierarchical softmax).
+
+    Returns points (v, depth) — the inner nodes (0 .. v − 2, root v − 2) from the root down to each
+    word — codes (v, depth) — 0/1, the branch taken at each of them — and lengths (v,). Frequent
+    words get short paths. Needs v ≥ 2.
+    """
+    v = len(counts)
+    if v < 2:
+        raise ValueError(f"a Huffman tree needs at least 2 words; got {v}")
+    heap = [(int(c), i) for i, c in enumerate(counts)]
+    heapq.heapify(heap)
+    parent = np.zeros(2 * v - 1, np.int64)
+    branch = np.zeros(2 * v - 1, np.int8)
+    for node in range(v, 2 * v - 1):
+        c1, a = heapq.heappop(heap)
+        c2, b = heapq.heappop(heap)
+        parent[a] = parent[b] = node
+        branch[b] = 1
+        heapq.heappush(heap, (c1 + c2, node))
+    paths, codes = [], []
+    root = 2 * v - 2
+    for w in range(v):
+        pts, cds, node = [], [], w
+        while node != root:
+            cds.append(int(branch[node]))
+            node = int(parent[node])
+            pts.append(node - v)
+        paths.append(pts[::-1])
+        codes.append(cds[::-1])
+    depth = max(len(p) for p in paths)
+    points = np.zeros((v, depth), np.int32)
+    code_arr = np.zeros((v, depth), np.float32)
+    lengths = np.asarray([len(p) for p in paths], np.int32)
+    for w in range(v):
+        points[w, : lengths[w]] = paths[w]
+        code_arr[w, : lengths[w]] = codes[w]
+    return points, code_arr, lengths
+
+
+def make_tables(counts: np.ndarray, *, hierarchical: bool = False) -> Tables:
+    prob, alias = alias_table(np.asarray(counts, np.float64) ** 0.75)
+    if hierarchical:
+        points, codes, lengths = huffman_tree(counts)
+        mask = (np.arange(points.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+    else:
+        points, codes, mask = (np.zeros((len(counts), 1), t) for t in (np.int32, np.float32, np.float32))
+    return Tables(jnp.asarray(prob), jnp.asarray(alias), jnp.asarray(points), jnp.asarray(codes), jnp.asarray(mask))
+
+
+def init(key, vocab_size: int, dim: int, *, loss: str = "negative", dtype=jnp.float32) -> Params:
+    """word2vec.c's initialisation: W_in ~ Uniform(−0.5, 0.5) / e, W_out = 0."""
+    _checks.positive_int("vocab_size", vocab_size)
+    _checks.positive_int("dim", dim)
+    _checks.one_of("loss", loss, LOSSES)
+    w_in = (jax.random.uniform(key, (vocab_size, dim), dtype) - 0.5) / dim
+    rows = vocab_size - 1 if loss == "hierarchical" else vocab_size
+    return Params(w_in, jnp.zeros((rows, dim), dtype))
+
+
+# --------------------------------------------------------------------------------------------------
+# Examples (host side)
+
+
+def _examples(ids: np.ndarray, sid: np.ndarray, keep_p: np.ndarray, config: Word2VecConfig,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (n, m) (−1 = none) and targets (n,) of one chunk, subsampled and windowed, in corpus order.
+
+    `ids` are the chunk's word ids, `sid` their sentence numbers. Skip-gram: m = 1, one example per
+    (centre, context) pair; CBOW: m = 2 · window, one example per centre with at least one context.
+    """
+    if config.sample > 0:
+        keep = rng.random(len(ids)) < keep_p[ids]
+        ids, sid = ids[keep], sid[keep]
+    n, w = len(ids), config.window
+    reach = rng.integers(1, w + 1, size=n)  # the shrunk window of each centre
+    offsets = [o for o in range(-w, w + 1) if o != 0]
+    pos = np.arange(n)
+    if config.model == "skipgram":
+        xs, ys = [], []
+        for o in offsets:
+            j = pos + o
+            ok = (j >= 0) & (j < n) & (abs(o) <= reach)
+            ok[ok] &= sid[j[ok]] == sid[ok]
+            xs.append(ids[j[ok]])
+            ys.append(ids[ok])
+        x = np.concatenate(xs).astype(np.int32)
+        return x.reshape(-1, 1), np.concatenate(ys).astype(np.int32)
+    ctx = np.full((n, len(offsets)), -1, np.int32)
+    for k, o in enumerate(offsets):
+        j = pos + o
+        ok = (j >= 0) & (j < n) & (abs(o) <= reach)
+        ok[ok] &= sid[j[ok]] == sid[ok]
+        ctx[ok, k] = ids[j[ok]]
+    has = (ctx >= 0).any(axis=1)
+    return ctx[has], ids[has].astype(np.int32)
+
+
+# --------------------------------------------------------------------------------------------------
+# The step (device side)
+
+
+def _row_scale(k, how: str):
+    k = jnp.maximum(k, 1.0)
+    if how == "sqrt":
+        return jax.lax.rsqrt(k)
+    if how == "mean":
+        return 1.0 / k
+    return jnp.ones_like(k)
+
+
+def _sample(key, tables: Tables, shape) -> Array:
+    """Draws from P(w) ∝ count^0.75 with the alias table, both parts from one 32-bit random r per draw:
+    j = r mod v and u = (r div v) / (2³² / v) — uniform to within v / 2³² (2e-4 at v = 10⁶)."""
+    v = tables.alias_prob.shape[0]
+    r = jax.random.bits(key, shape, jnp.uint32)
+    j = (r % jnp.uint32(v)).astype(jnp.int32)
+    u = ((r // jnp.uint32(v)).astype(jnp.float32) + 0.5) * (v / 2.0 ** 32)
+    return jnp.where(u < tables.alias_prob[j], j, tables.alias_index[j])
+
+
+def _step(params: Params, tables: Tables, key, x, y, lr, *, config: StepOptions):
+    """One batched SGD step on examples x (b, m) → y (b,); returns (params, summed loss, n examples)."""
+    W_in, W_out = params
+    v, e = W_in.shape
+    valid = (y >= 0).astype(W_in.dtype)
+    xmask = (x >= 0).astype(W_in.dtype) * valid[:, None]  # (b, m)
+    x0, y0 = jnp.maximum(x, 0), jnp.maximum(y, 0)
+    rows = W_in[x0]  # (b, m, e)
+    n_in = jnp.maximum(xmask.sum(axis=1), 1.0)  # contexts per example
+    h = jnp.einsum("bm,bme->be", xmask, rows) / n_in[:, None] if x.shape[1] > 1 else rows[:, 0]
+    out_idx, out_grad, out_hits = [], [], []
+
+    if config.loss == "negative" and config.neg_group == 1:  # word2vec.c: K fresh negatives per example
+        D = config.neg_draws or config.negative
+        neg = _sample(key, tables, (y.shape[0], D))
+        outs = jnp.concatenate([y0[:, None], neg], axis=1)  # (b, 1 + D): the target, then the negatives
+        label = (jnp.arange(1 + D) == 0).astype(W_in.dtype)[None, :]
+        weight = jnp.where(label > 0, 1.0, config.negative / D) * valid[:, None]  # (b, 1 + D)
+        U = W_out[outs]  # (b, 1 + D, e)
+        s = jnp.einsum("be,bke->bk", h, U)
+        g = (jax.nn.sigmoid(s) - label) * weight
+        loss = -jnp.sum(jax.nn.log_sigmoid(jnp.where(label > 0, s, -s)) * weight)
+        dh = jnp.einsum("bk,bke->be", g, U)
+        out_idx.append(outs.reshape(-1))
+        out_grad.append((g[:, :, None] * h[:, None, :]).reshape(-1, e))
+        out_hits.append(weight.reshape(-1))
+    elif config.loss == "negative":  # groups of G examples share D draws
+        u = W_out[y0]
+        sp = jnp.sum(h * u, axis=-1)
+        gp = (jax.nn.sigmoid(sp) - 1.0) * valid
+        loss = -jnp.sum(jax.nn.log_sigmoid(sp) * valid)
+        dh = gp[:, None] * u
+        out_idx.append(y0)
+        out_grad.append(gp[:, None] * h)
+        out_hits.append(valid)
+        b, G = y.shape[0], config.neg_group
+        D = config.neg_draws or config.negative
+        neg = _sample(key, tables, (b // G, D))  # each group of G examples shares D draws
+        N = W_out[neg]  # (b/G, D, e)
+        weight = config.negative / D
+        hg = h.reshape(b // G, G, e)
+        vg = (weight * valid).reshape(b // G, G, 1)
+        sn = jnp.einsum("gie,gde->gid", hg, N)  # (b/G, G, D)
+        gn = jax.nn.sigmoid(sn) * vg
+        loss = loss - jnp.sum(jax.nn.log_sigmoid(-sn) * vg)
+        dh = dh + jnp.einsum("gid,gde->gie", gn, N).reshape(b, e)
+        out_idx.append(neg.reshape(-1))
+        out_grad.append(jnp.einsum("gid,gie->gde", gn, hg).reshape(-1, e))
+        out_hits.append(jnp.broadcast_to(jnp.sum(vg, axis=1), neg.shape).reshape(-1))
+    elif config.loss == "hierarchical":
+        pts, codes = tables.points[y0], tables.codes[y0]  # (b, d)
+        m = tables.path_mask[y0] * valid[:, None]
+        U = W_out[pts]  # (b, d, e)
+        s = jnp.einsum("be,bde->bd", h, U)
+        g = (jax.nn.sigmoid(s) - (1.0 - codes)) * m  # d(−log σ((1 − 2 code) s)) / ds
+        loss = -jnp.sum(jax.nn.log_sigmoid((1.0 - 2.0 * codes) * s) * m)
+        dh = jnp.einsum("bd,bde->be", g, U)
+        out_idx.append(pts.reshape(-1))
+        out_grad.append((g[:, :, None] * h[:, None, :]).reshape(-1, e))
+        out_hits.append(m.reshape(-1))
+    else:  # full softmax: every output row is touched by every example
+        logits = h @ W_out.T  # (b, v)
+        logp = jax.nn.log_softmax(logits, axis=-1)
+        p = jnp.exp(logp)
+        onehot = jax.nn.one_hot(y0, v, dtype=W_in.dtype)
+        g = (p - onehot) * valid[:, None]
+        loss = -jnp.sum(jnp.sum(logp * onehot, axis=-1) * valid)
+        dh = g @ W_out
+        W_out = W_out - lr * _row_scale(valid.sum(), config.output_row_scale) * (g.T @ h)
+
+    if out_idx:
+        idx = jnp.concatenate(out_idx)
+        grad = jnp.concatenate(out_grad)
+        hits = jnp.zeros(W_out.shape[0], W_in.dtype).at[idx].add(jnp.concatenate(out_hits))
+        W_out = W_out.at[idx].add(-lr * grad * _row_scale(hits, config.output_row_scale)[idx][:, None])
+
+    # input rows: each of an example's inputs gets dh / (number of inputs) (CBOW averages them)
+    flat = x0.reshape(-1)
+    gin = (dh / n_in[:, None])[:, None, :] * xmask[:, :, None]  # (b, m, e)
+    hits_in = jnp.zeros(v, W_in.dtype).at[flat].add(xmask.reshape(-1))
+    W_in = W_in.at[flat].add(-lr * gin.reshape(-1, e) * _row_scale(hits_in, config.row_scale)[flat][:, None])
+    return Params(W_in, W_out), loss, valid.sum()
+
+
+@functools.partial(jax.jit, static_argnames=("config",), donate_argnums=(0,))
+def _run(params: Params, tables: Tables, key, step0, xs, ys, lrs, *, config: StepOptions):
+    """Scan `_step` over the leading axis of xs (s, b, m), ys (s, b), lrs (s,)."""
+
+    def body(carry, batch):
+        params, loss, n, step = carry
+        x, y, lr = batch
+        params, l, c = _step(params, tables, jax.random.fold_in(key, step), x, y, lr, config=config)
+        return (params, loss + l, n + c, step + 1), None
+
+    zero = jnp.zeros((), params.W_in.dtype)
+    (params, loss, n, _), _ = jax.lax.scan(body, (params, zero, zero, step0), (xs, ys, lrs))
+    return params, loss, n
+
+
+# --------------------------------------------------------------------------------------------------
+# Training
+
+
+def check_config(config: Word2VecConfig) -> None:
+    _checks.one_of("model", config.model, MODELS)
+    _checks.one_of("loss", config.loss, LOSSES)
+    _checks.one_of("row_scale", config.row_scale, ROW_SCALES)
+    _checks.one_of("output_row_scale", config.output_row_scale, ROW_SCALES)
+    if config.neg_draws < 0:
+        raise ValueError(f"`neg_draws` must be >= 0 (0: the same as `negative`); got {config.neg_draws}")
+    if config.batch % config.neg_group:
+        raise ValueError(f"`batch` must be a multiple of `neg_group`; got batch={config.batch}, "
+                         f"neg_group={config.neg_group}")
+    for name in ("dim", "window", "negative", "neg_group", "min_count", "epochs", "batch",
+                 "steps_per_call", "chunk_words"):
+        _checks.positive_int(name, getattr(config, name))
+    if config.cache_words < 0:
+        raise ValueError(f"`cache_words` must be >= 0 (0: never keep the corpus in memory); got {config.cache_words}")
+    if config.max_vocab < 0:
+        raise ValueError(f"`max_vocab` must be >= 0 (0: no cap); got {config.max_vocab}")
+    if not config.sample >= 0:
+        raise ValueError(f"`sample` must be >= 0 (0: no subsampling); got {config.sample}")
+    if not config.lr > 0:
+        raise ValueError(f"`lr` must be positive; got {config.lr}")
+    if not 0 <= config.min_lr_frac <= 1:
+        raise ValueError(f"`min_lr_frac` must lie in [0, 1]; got {config.min_lr_frac}")
+
+
+def _chunks(sentences: Sentences, index: dict, chunk_words: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """(ids, sentence numbers, corpus words read) for successive chunks of about `chunk_words` words."""
+    ids: list[int] = []
+    sid: list[int] = []
+    read, s = 0, 0
+    get = index.get
+    for sentence in iter_sentences(sentences):
+        read += len(sentence)
+        known = [i for i in map(get, sentence) if i is not None]
+        ids.extend(known)
+        sid.extend([s] * len(known))
+        s += 1
+        if len(ids) >= chunk_words:
+            yield np.asarray(ids, np.int32), np.asarray(sid, np.int32), read
+            ids, sid, read, s = [], [], 0, 0
+    if ids or read:
+        yield np.asarray(ids, np.int32), np.asarray(sid, np.int32), read
+
+
+def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vocab: Optional[Vocab] = None,
+          counts: Optional[np.ndarray] = None, log: Optional[Callable[[str], Any]] = None,
+          progress: bool = False) -> Result:
+    """Train word2vec on `sentences` (see the module docstring); returns the vectors and a history.
+
+    `vocab` and `counts` (from `build_vocab`) skip the counting pass. `log` gets one line per epoch.
+    """
+    check_config(config)
+    if vocab is None:
+        all_counts = _count(sentences)
+        vocab, counts = _vocab_from_counts(all_counts, config.min_count, config.max_vocab)
+        total_words = sum(all_counts.values())
+    elif counts is None or len(counts) != len(vocab):
+        raise ValueError(f"`counts` must give the count of each of the {len(vocab)} words of `vocab`; "
+                         f"got {None if counts is None else len(counts)}")
+    else:
+        total_words = sum(len(s) for s in iter_sentences(sentences))
+    v = len(vocab)
+    if v < 2:
+        raise ValueError(f"the vocabulary has {v} word(s) ({vocab.tokens!r}); word2vec needs at least 2 "
+                         f"(lower `min_count`?)")
+    index = {w: i for i, w in enumerate(vocab.tokens)}
+    keep_p = keep_probabilities(counts, config.sample)
+    tables = make_tables(counts, hierarchical=config.loss == "hierarchical")
+    key = jax.random.PRNGKey(config.seed)
+    params = init(jax.random.fold_in(key, 0), v, config.dim, loss=config.loss)
+    rng = np.random.default_rng(config.seed)
+    step_key = jax.random.fold_in(key, 1)
+    B, S, m = config.batch, config.steps_per_call, 1 if config.model == "skipgram" else 2 * config.window
+    run = functools.partial(_run, config=StepOptions.of(config))
+
+    history, step, words_done = [], 0, 0
+    total = total_words * config.epochs
+    t_start = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, unit="word", unit_scale=True, dynamic_ncols=True)
+    cached = [] if total_words <= config.cache_words else None
+    pending: list = []  # epochs whose losses are still on the device (read one epoch late: the
+    last_done = time.perf_counter()  # host prepares epoch e + 1 while the device runs epoch e)
+
+    def finish(record) -> None:
+        nonlocal last_done
+        epoch, ep_loss, ep_n, lr_end = record
+        loss_sum = float(sum(float(l) for l in ep_loss))
+        n_ex = float(sum(float(c) for c in ep_n))
+        now = time.perf_counter()
+        seconds, last_done = now - last_done, now
+        row = {"epoch": epoch + 1, "loss": loss_sum / max(n_ex, 1.0), "examples": int(n_ex), "words": total_words,
+               "seconds": seconds, "words_per_s": total_words / max(seconds, 1e-9), "lr_end": lr_end}
+        history.append(row)
+        if log is not None:
+            log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} per example, {int(n_ex):,} examples, "
+                f"{row['words_per_s']:,.0f} words/s")
+
+    for epoch in range(config.epochs):
+        ep_loss, ep_n = [], []
+        if cached is not None and epoch > 0:
+            source: Iterable = cached
+        else:
+            source = _chunks(sentences, index, config.chunk_words)
+        buf_x = np.zeros((0, m), np.int32)
+        buf_y = np.zeros(0, np.int32)
+        buf_p = np.zeros(0, np.float64)
+        for ids, sid, read in source:
+            if cached is not None and epoch == 0:
+                cached.append((ids, sid, read))
+            x, y = _examples(ids, sid, keep_p, config, rng)
+            order = rng.permutation(len(y))
+            p0, p1 = words_done / total, (words_done + read) / total
+            words_done += read
+            prog = p0 + (p1 - p0) * np.arange(len(y)) / max(len(y), 1)
+            buf_x = np.concatenate([buf_x, x[order]])
+            buf_y = np.concatenate([buf_y, y[order]])
+            buf_p = np.concatenate([buf_p, prog])
+            n_full = len(buf_y) // (S * B)
+            if n_full:
+                cut = n_full * S * B
+                params, step = _dispatch(run, params, tables, step_key, step, buf_x[:cut], buf_y[:cut], buf_p[:cut],
+                                         config, S, ep_loss, ep_n)
+                buf_x, buf_y, buf_p = buf_x[cut:], buf_y[cut:], buf_p[cut:]
+                if pending:
+                    finish(pending.pop())
+            if bar is not None:
+                bar.update(read)
+        if len(buf_y):  # the epoch's tail, padded with −1 (no-op examples) to one whole call
+            pad = -(-len(buf_y) // (S * B)) * S * B - len(buf_y)
+            buf_x = np.concatenate([buf_x, np.full((pad, m), -1, np.int32)])
+            buf_y = np.concatenate([buf_y, np.full(pad, -1, np.int32)])
+            buf_p = np.concatenate([buf_p, np.full(pad, buf_p[-1])])
+            params, step = _dispatch(run, params, tables, step_key, step, buf_x, buf_y, buf_p, config, S,
+                                     ep_loss, ep_n)
+        if pending:
+            finish(pending.pop())
+        pending.append((epoch, ep_loss, ep_n, float(_lr(config, words_done / total))))
+    finish(pending.pop())
+    jax.block_until_ready(params)
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - t_start
+    vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
+    return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
+
+
+def _lr(config: Word2VecConfig, progress) -> Any:
+    return config.lr * np.maximum(config.min_lr_frac, 1.0 - progress)
+
+
+def _dispatch(run, params, tables, key, step, x, y, prog, config, steps_per_call, losses, counts):
+    """Send whole steps to the device, `steps_per_call` at a time; returns (params, next step)."""
+    B, S = config.batch, steps_per_call
+    m = x.shape[1]
+    n_calls = len(y) // (S * B)
+    xs = x.reshape(n_calls, S, B, m)
+    ys = y.reshape(n_calls, S, B)
+    lrs = _lr(config, prog.reshape(n_calls, S, B)[:, :, 0]).astype(np.float32)
+    for i in range(n_calls):
+        params, loss, n = run(params, tables, key, jnp.int32(step), xs[i], ys[i], lrs[i])
+        losses.append(loss)
+        counts.append(n)
+        step += S
+    return params, step

@@ -1,0 +1,89 @@
+"""Smoke tests of the word-embedding experiments (tiny presets) and of the 2-D pictures."""
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from jaxseq import word_corpora
+from jaxseq.word_vectors import WordVectors, load_word2vec
+
+ROOT = pathlib.Path(__file__).parent.parent
+
+
+def load_experiment(name):
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}", ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RUN_FILES = {"config.json", "vocab.json", "vectors.txt", "metrics.csv", "loss.png", "neighbours.txt", "summary.json"}
+
+
+@pytest.mark.parametrize("name", ["word2vec", "glove", "nplm"])
+def test_tiny_run_folder_is_complete(name, tmp_path):
+    out = tmp_path / name
+    summary = load_experiment(name).main(["--preset", "tiny", "--out", str(out)])
+    assert RUN_FILES <= {p.name for p in out.iterdir()}
+    assert np.isfinite(summary["final_loss"])
+    on_disk = json.loads((out / "summary.json").read_text())
+    for key in ("vocab_size", "neighbours", "config"):
+        assert key in on_disk
+    assert "analogy_oov" in on_disk or "analogy_error" in on_disk
+    vectors = load_word2vec(out / "vectors.txt")
+    assert len(vectors) == summary["vocab_size"] and np.isfinite(vectors.matrix).all()
+    assert vectors.matrix.std() > 0
+
+
+def test_sentiment_tiny(tmp_path):
+    pytest.importorskip("gensim")  # the labelled sentences ship with gensim's test data
+    out = tmp_path / "sentiment"
+    summary = load_experiment("sentiment").main(["--preset", "tiny", "--out", str(out)])
+    assert {"results.md", "summary.json", "metrics.csv", "config.json"} <= {p.name for p in out.iterdir()}
+    assert set(summary["accuracy"]) == {"random", "frozen", "fine-tuned"}
+    assert all(0.0 <= r["mean"] <= 1.0 for r in summary["accuracy"].values())
+    rows = (out / "metrics.csv").read_text().splitlines()[1:]
+    frozen = [r for r in rows if ",frozen," in r]
+    assert frozen and all(float(r.split(",")[-1]) == 0.0 for r in frozen)  # the frozen embedding did not move
+
+
+def test_experiment_flags_are_checked(tmp_path):
+    w2v = load_experiment("word2vec")
+    with pytest.raises(SystemExit):
+        w2v.main(["--no-such-flag", "1"])
+    with pytest.raises(ValueError, match="`corpus` must be one of"):
+        w2v.main(["--preset", "tiny", "--corpus", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="`min_count`=100000 is above every word count"):
+        w2v.main(["--preset", "tiny", "--min-count", "100000", "--out", str(tmp_path / "y")])
+
+
+def test_pictures(tmp_path):
+    pytest.importorskip("sklearn")
+    from jaxseq import word_plots
+
+    rng = np.random.default_rng(0)
+    words = tuple(f"w{i}" for i in range(12))
+    vectors = WordVectors(words, rng.normal(size=(12, 5)).astype(np.float32))
+    for method in ("pca", "tsne"):
+        shown = word_plots.plot_words(vectors, [*words, "missing"], tmp_path / f"{method}.png", method=method,
+                                      arrows=[("w0", "w1")])
+        assert shown == list(words) and (tmp_path / f"{method}.png").stat().st_size > 1000
+    xy = word_plots.project_2d(vectors.matrix, method="pca")
+    centred = vectors.matrix - vectors.matrix.mean(0)
+    top = np.linalg.svd(centred, full_matrices=False)[2][:2]
+    np.testing.assert_allclose(np.abs(xy), np.abs(centred @ top.T), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 3 words"):
+        word_plots.plot_words(vectors, ["w0", "nope"], tmp_path / "x.png")
+
+
+def test_simple_tokens_and_polarity_file(tmp_path):
+    assert word_corpora.simple_tokens("Don't stop, 42 times! Café") == ["don't", "stop", "times", "café"]
+    path = tmp_path / "p.txt"
+    path.write_bytes(b"__label__pos a fine film\n__label__neg dull \x97 and long\n")
+    texts, labels = word_corpora.polarity(path)
+    assert labels == [1, 0] and texts[1] == ["dull", "and", "long"]
+    path.write_text("__label__maybe what\n")
+    with pytest.raises(ValueError, match="line 1"):
+        word_corpora.polarity(path)

@@ -1,0 +1,147 @@
+"""Similarity, analogies and benchmarks: against brute-force NumPy and against gensim on the same vectors."""
+import numpy as np
+import pytest
+
+from jaxseq import debias, evaluation
+from jaxseq.word_vectors import WordVectors
+
+
+def random_vectors(n=60, e=8, seed=0, words=None):
+    rng = np.random.default_rng(seed)
+    words = words or tuple(f"w{i}" for i in range(n))
+    return WordVectors(tuple(words), rng.normal(size=(len(words), e)).astype(np.float32))
+
+
+def brute_force(matrix, a, b, c, method):
+    unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    out = []
+    for i, j, k in zip(a, b, c):
+        cos = unit @ unit.T
+        if method == "3cosadd":
+            s = cos[:, j] - cos[:, i] + cos[:, k]
+        else:
+            p = (cos + 1) / 2
+            s = p[:, j] * p[:, k] / (p[:, i] + 1e-3)
+        s[[i, j, k]] = -np.inf
+        out.append(int(np.argmax(s)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
+def test_analogies_equal_brute_force_numpy(method):
+    wv = random_vectors()
+    rng = np.random.default_rng(1)
+    a, b, c = (rng.integers(0, len(wv), 50) for _ in range(3))
+    got = evaluation.analogy_ids(wv.matrix, a, b, c, method=method, chunk=16)
+    np.testing.assert_array_equal(got, brute_force(wv.matrix.astype(np.float64), a, b, c, method))
+    word = evaluation.analogy(wv, wv.words[a[0]], wv.words[b[0]], wv.words[c[0]], method=method)
+    assert word == [wv.words[got[0]]]
+
+
+def test_planted_analogy_and_similarities():
+    e = np.eye(4, dtype=np.float32)
+    m = np.stack([e[0] + e[2], e[1] + e[2], e[0] + e[3], e[1] + e[3], e[0] - e[1]])  # man king woman queen
+    wv = WordVectors(("man", "king", "woman", "queen", "other"), m)
+    assert evaluation.analogy(wv, "man", "king", "woman") == ["queen"]
+    assert evaluation.analogy(wv, "man", "king", "woman", method="3cosmul") == ["queen"]
+    np.testing.assert_allclose(evaluation.cosine_similarity(m[0], m[1]), 0.5, rtol=1e-6)
+    np.testing.assert_allclose(evaluation.euclidean_distance(m[0], m[1]), np.sqrt(2), rtol=1e-6)
+    assert evaluation.nearest(wv, "man", 2) == [("king", pytest.approx(0.5)), ("woman", pytest.approx(0.5))]
+    assert evaluation.nearest(wv, "man", 1, metric="euclidean")[0][0] == "king"
+    with pytest.raises(KeyError, match="'prince'"):
+        evaluation.analogy(wv, "man", "prince", "woman")
+
+
+def test_spearman_equals_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, 40).astype(float), rng.normal(size=40)
+    assert evaluation.spearman(x, y) == pytest.approx(stats.spearmanr(x, y)[0], abs=1e-12)
+
+
+def test_oov_is_counted_and_reported(tmp_path):
+    wv = random_vectors(words=("a", "b", "c", "d", "e", "f"))
+    questions = tmp_path / "q.txt"
+    questions.write_text(": family\na b c d\na b c zzz\n: gram1-x\nb c d e\nqqq a b c\nonly three words\n")
+    r = evaluation.evaluate_analogies(wv, str(questions))
+    assert (r["total"], r["oov"], r["questions"]) == (2, 2, 4)
+    assert r["semantic"]["total"] == 1 and r["syntactic"]["total"] == 1 and r["sections"]["family"]["oov"] == 1
+    none = evaluation.evaluate_analogies(random_vectors(words=("x", "y", "z")), str(questions))
+    assert (none["total"], none["oov"], none["accuracy"]) == (0, 4, 0.0)
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("# comment\na\tb\t1.0\na\tzzz\t2.0\nc\td\t3.0\nbad line\n")
+    r = evaluation.evaluate_word_pairs(wv, str(pairs))
+    assert (r["pairs"], r["oov"]) == (2, 1) and abs(r["spearman"]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="must be one of"):
+        evaluation.evaluate_word_pairs(wv, "no-such-set")
+
+
+@pytest.fixture(scope="module")
+def gensim_kv():
+    gensim_models = pytest.importorskip("gensim.models")
+    from gensim.test.utils import datapath
+
+    sentences = [line.split() for line in open(datapath("lee_background.cor"), encoding="utf-8")]
+    model = gensim_models.Word2Vec(sentences, vector_size=24, min_count=3, epochs=2, workers=1, seed=0)
+    return model.wv
+
+
+def test_figures_equal_gensims(gensim_kv, tmp_path):
+    from gensim.test.utils import datapath
+
+    wv = WordVectors(tuple(gensim_kv.index_to_key), gensim_kv.vectors)
+    for name, file in evaluation.SIMILARITY_SETS.items():
+        (pearson, _), (rho, _), oov_pct = gensim_kv.evaluate_word_pairs(datapath(file))
+        ours = evaluation.evaluate_word_pairs(wv, name)
+        assert ours["spearman"] == pytest.approx(rho, abs=1e-6)
+        assert ours["pearson"] == pytest.approx(pearson, abs=1e-5)
+        assert 100 * ours["oov_ratio"] == pytest.approx(oov_pct)
+    for path in (datapath("questions-words.txt"), answerable_questions(gensim_kv, tmp_path)):
+        score, sections = gensim_kv.evaluate_word_analogies(path)
+        ours = evaluation.evaluate_analogies(wv, path)
+        total = sections[-1]
+        assert ours["correct"] == len(total["correct"])
+        assert ours["total"] == len(total["correct"]) + len(total["incorrect"])
+        for s in sections[:-1]:
+            assert ours["sections"][s["section"]]["correct"] == len(s["correct"])
+    assert 0 < ours["correct"] < ours["total"]
+
+
+def answerable_questions(kv, tmp_path):
+    """Questions whose answer is gensim's own for half of them (a real set is too hard for these vectors)."""
+    rng = np.random.default_rng(0)
+    words = kv.index_to_key[:300]
+    lines = [": made-up", ]
+    for n in range(60):
+        a, b, c, d = rng.choice(words, 4, replace=False)
+        if n % 2 == 0:
+            d = kv.most_similar(positive=[b, c], negative=[a], topn=1)[0][0]
+        lines.append(f"{a} {b} {c} {d}")
+        if n == 30:
+            lines.append(": gram-made-up")
+    path = tmp_path / "questions.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_debias_algebra():
+    rng = np.random.default_rng(0)
+    words = ("woman", "man", "she", "he", "actress", "actor", "doctor", "nurse", "tree")
+    wv = WordVectors(words, rng.normal(size=(len(words), 10)).astype(np.float32))
+    g = debias.bias_direction(wv, [("woman", "man"), ("she", "he")])
+    np.testing.assert_allclose(g, ((wv["woman"] - wv["man"]) + (wv["she"] - wv["he"])) / 2, rtol=1e-5)
+    gp = debias.bias_direction(wv, [("woman", "man"), ("she", "he")], method="pca")
+    assert abs(np.linalg.norm(gp) - 1) < 1e-5 and float(np.dot(gp, g)) > 0
+    unit = np.asarray(evaluation.unit_rows(wv.matrix))
+    doctor = debias.neutralize(unit[6], g)
+    assert abs(float(np.dot(doctor, g))) < 1e-5
+    for denominator in ("course", "paper"):
+        e1, e2 = debias.equalize(unit[4], unit[5], g, denominator=denominator)
+        for w in (doctor, debias.neutralize(unit[8], g)):
+            assert float(np.linalg.norm(e1 - w)) == pytest.approx(float(np.linalg.norm(e2 - w)), abs=1e-5)
+        assert float(np.linalg.norm(e1)) == pytest.approx(float(np.linalg.norm(e2)), abs=1e-5)
+    assert float(np.linalg.norm(e1)) == pytest.approx(1.0, abs=1e-5)  # the paper's form: unit norm
+    out = debias.debias(wv, g, equalize_pairs=[("actress", "actor")])
+    for w in ("doctor", "nurse", "tree"):
+        assert abs(float(np.dot(out[w], g))) < 1e-5
+        assert np.linalg.norm(out["actress"] - out[w]) == pytest.approx(np.linalg.norm(out["actor"] - out[w]), abs=1e-5)

@@ -1,0 +1,177 @@
+"""word2vec and GloVe: planted structure is found, runs are reproducible, bad input is refused clearly."""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxseq import evaluation, glove, word2vec
+from jaxseq.word2vec import Word2VecConfig
+
+TOPICS = [[f"{t}{i}" for i in range(6)] for t in ("animal", "colour", "number", "tool")]
+
+
+def planted_corpus(n_sentences=400, length=12, seed=0):
+    """Each sentence draws its words from one topic: words of a topic share contexts, so they
+    should end up nearest to each other."""
+    rng = np.random.default_rng(seed)
+    return [list(rng.choice(TOPICS[rng.integers(len(TOPICS))], length)) for _ in range(n_sentences)]
+
+
+def topic_of(word):
+    return next(i for i, t in enumerate(TOPICS) if word in t)
+
+
+def neighbours_in_topic(vectors, k=3):
+    """Fraction of each word's k nearest neighbours (cosine) that share its topic."""
+    hits = [topic_of(n) == topic_of(w) for w in vectors.words for n, _ in evaluation.nearest(vectors, w, k)]
+    return float(np.mean(hits))
+
+
+TINY = Word2VecConfig(dim=16, window=3, min_count=1, sample=0.0, epochs=3, batch=256, steps_per_call=4, lr=0.2)
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(),
+    dict(model="cbow"),
+    dict(loss="hierarchical"),
+    dict(loss="softmax", model="cbow"),
+    dict(neg_group=4, neg_draws=8),
+], ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "skipgram-negative")
+def test_planted_structure_is_found(overrides):
+    config = dataclasses.replace(TINY, **overrides)
+    result = word2vec.train(planted_corpus(), config)
+    assert neighbours_in_topic(result.vectors) > 0.9, overrides
+    losses = [h["loss"] for h in result.history]
+    assert len(losses) == config.epochs and losses[-1] < losses[0] and np.isfinite(losses).all()
+
+
+def test_glove_finds_planted_structure_and_counts_like_a_loop():
+    corpus = planted_corpus(200)
+    result = glove.train(corpus, glove.GloVeConfig(dim=16, window=3, min_count=1, epochs=20, x_max=10, batch=512))
+    assert neighbours_in_topic(result.vectors) > 0.9
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+    # co-occurrence counts equal a plain double loop over each sentence
+    vocab = result.vocab
+    ids = [[vocab.tokens.index(w) for w in s] for s in corpus[:30]]
+    for symmetric in (True, False):
+        X = glove.cooccurrence(corpus[:30], vocab, window=3, symmetric=symmetric).dense()
+        ref = np.zeros_like(X)
+        for s in ids:
+            for p, w in enumerate(s):
+                for d in range(1, 4):
+                    if p - d >= 0:
+                        ref[w, s[p - d]] += 1 / d
+                        if symmetric:
+                            ref[s[p - d], w] += 1 / d
+        np.testing.assert_allclose(X, ref, rtol=1e-5)
+
+
+def test_glove_loss_and_weighting():
+    params, _ = glove.init(jax.random.PRNGKey(0), 5, 3)
+    i, j = jnp.array([0, 1, 4]), jnp.array([2, 2, 3])
+    x = jnp.array([1.0, 50.0, 200.0])
+    W, Wt, b, bt = (np.asarray(p, np.float64) for p in params)
+    f = np.where(x < 100, (np.asarray(x) / 100) ** 0.75, 1)
+    ref = np.sum(f * ((W[i] * Wt[j]).sum(1) + b[i] + bt[j] - np.log(x)) ** 2)
+    assert float(glove.loss(params, i, j, x)) == pytest.approx(ref, rel=1e-5)
+
+
+def test_same_seed_same_vectors_and_different_seed_differs():
+    corpus = planted_corpus(100)
+    a = word2vec.train(corpus, TINY)
+    b = word2vec.train(corpus, TINY)
+    c = word2vec.train(corpus, dataclasses.replace(TINY, seed=1))
+    np.testing.assert_array_equal(a.vectors.matrix, b.vectors.matrix)
+    assert not np.array_equal(a.vectors.matrix, c.vectors.matrix)
+    g1 = glove.train(corpus, glove.GloVeConfig(dim=8, min_count=1, epochs=2))
+    g2 = glove.train(corpus, glove.GloVeConfig(dim=8, min_count=1, epochs=2))
+    np.testing.assert_array_equal(g1.vectors.matrix, g2.vectors.matrix)
+
+
+def test_streams_a_file_in_chunks_like_a_list(tmp_path):
+    corpus = planted_corpus(60)
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(" ".join(s) for s in corpus) + "\n", encoding="utf-8")
+    config = dataclasses.replace(TINY, epochs=2, chunk_words=100, cache_words=0)
+    from_file = word2vec.train(path, config)
+    from_list = word2vec.train(corpus, config)
+    from_function = word2vec.train(lambda: iter(corpus), config)
+    np.testing.assert_array_equal(from_file.vectors.matrix, from_list.vectors.matrix)
+    np.testing.assert_array_equal(from_file.vectors.matrix, from_function.vectors.matrix)
+    cached = word2vec.train(corpus, dataclasses.replace(config, cache_words=10**6))
+    np.testing.assert_array_equal(cached.vectors.matrix, from_list.vectors.matrix)
+
+
+def test_vocabulary_subsampling_and_tables():
+    vocab, counts = word2vec.build_vocab([["b", "a", "a", "c"], "a b d"], min_count=2)
+    assert vocab.tokens == ("a", "b") and counts.tolist() == [3, 2]
+    keep = word2vec.keep_probabilities(np.array([1000, 10, 1]), 1e-3)
+    t = 1e-3 * 1011
+    np.testing.assert_allclose(keep, np.minimum(1, (np.sqrt(np.array([1000, 10, 1]) / t) + 1) * t / np.array([1000, 10, 1])))
+    p = np.array([0.5, 0.25, 0.125, 0.125])
+    prob, alias = word2vec.alias_table(p)
+    recovered = np.array([(prob[i] + sum(1 - prob[j] for j in range(4) if alias[j] == i and prob[j] < 1)) / 4
+                          for i in range(4)])
+    np.testing.assert_allclose(recovered, p, rtol=1e-6)
+    tables = word2vec.make_tables(np.array([50, 20, 20, 10]))
+    draws = np.asarray(word2vec._sample(jax.random.PRNGKey(0), tables, (40000,)))
+    expected = np.array([50, 20, 20, 10]) ** 0.75
+    np.testing.assert_allclose(np.bincount(draws, minlength=4) / 40000, expected / expected.sum(), atol=0.01)
+    points, codes, lengths = word2vec.huffman_tree(np.array([50, 20, 20, 10]))
+    assert lengths.tolist() == [1, 3, 2, 3] and points[:, 0].tolist() == [2, 2, 2, 2]  # root first
+    assert sum(2.0 ** -lengths) == 1.0  # a full binary tree
+    assert len({tuple(c[:n]) for c, n in zip(codes.tolist(), lengths)}) == 4  # prefix codes are distinct
+
+
+def test_bad_input_is_refused_clearly():
+    with pytest.raises(ValueError, match="empty"):
+        word2vec.train([], TINY)
+    with pytest.raises(ValueError, match="above every word count.*'a' appears 2 times"):
+        word2vec.train([["a", "a", "b"]], dataclasses.replace(TINY, min_count=3))
+    with pytest.raises(ValueError, match="at least 2"):
+        word2vec.train([["a", "a"]], TINY)
+    with pytest.raises(TypeError, match="re-iterable"):
+        word2vec.train((s for s in planted_corpus(5)), TINY)
+    with pytest.raises(ValueError, match="`model` must be one of"):
+        word2vec.train(planted_corpus(5), dataclasses.replace(TINY, model="glove"))
+    with pytest.raises(ValueError, match="multiple of `neg_group`"):
+        word2vec.train(planted_corpus(5), dataclasses.replace(TINY, neg_group=3))
+    with pytest.raises(ValueError, match="empty"):
+        glove.train([[]], glove.GloVeConfig(min_count=1))
+    with pytest.raises(ValueError, match="co-occurrence matrix is empty"):
+        glove.train([["a"], ["b"]], glove.GloVeConfig(min_count=1))
+
+
+def test_train_step_does_not_recompile():
+    corpus = planted_corpus(50)
+    word2vec.train(corpus, TINY)
+    before = word2vec._run._cache_size()
+    word2vec.train(planted_corpus(50, seed=1), TINY)
+    assert word2vec._run._cache_size() == before
+
+
+@pytest.mark.parametrize("model,loss,group", [("skipgram", "negative", 1), ("cbow", "negative", 1),
+                                              ("skipgram", "negative", 4), ("skipgram", "hierarchical", 1),
+                                              ("cbow", "hierarchical", 1), ("skipgram", "softmax", 1)])
+def test_hand_written_step_is_sgd_on_the_loss(model, loss, group):
+    """With plain sums (no per-row scaling) a step moves every row by −lr × the gradient that
+    jax.grad finds for the batch's total loss — including padded examples and repeated rows."""
+    rng = np.random.default_rng(0)
+    v, e, b = 12, 5, 8
+    counts = rng.integers(1, 50, v)
+    tables = word2vec.make_tables(counts, hierarchical=loss == "hierarchical")
+    params = word2vec.Params(jnp.asarray(rng.normal(size=(v, e)) * 0.5, jnp.float32),
+                             jnp.asarray(rng.normal(size=(v - (loss == "hierarchical"), e)) * 0.5, jnp.float32))
+    m = 1 if model == "skipgram" else 4
+    x = jnp.asarray(rng.integers(-1 if m > 1 else 0, v, (b, m)), jnp.int32).at[:, 0].set(3)  # row 3 repeated
+    y = jnp.asarray(rng.integers(0, v, b), jnp.int32).at[-1].set(-1)  # one padded example
+    opts = word2vec.StepOptions(model, loss, 3, group, 0, "sum", "sum")
+    key = jax.random.PRNGKey(1)
+    step = jax.jit(word2vec._step, static_argnames="config")
+    new, total, n = step(params, tables, key, x, y, 0.1, config=opts)
+    grads = jax.jit(jax.grad(lambda p: step(p, tables, key, x, y, 0.0, config=opts)[1]))(params)
+    assert float(n) == b - 1
+    for before, after, g in zip(params, new, grads):
+        np.testing.assert_allclose(after - before, -0.1 * g, rtol=2e-4, atol=2e-6)

@@ -1,0 +1,106 @@
+"""Word-vector files: round trips, gensim reading our files (and we reading gensim's), clear errors."""
+
+import numpy as np
+import pytest
+
+from jaxseq import embedding
+from jaxseq.word_vectors import WordVectors, load_glove, load_word2vec, save_word2vec
+
+
+@pytest.fixture
+def vectors():
+    rng = np.random.default_rng(0)
+    words = ("the", "café", "naïve", "x", "日本")
+    return WordVectors(words, (rng.normal(size=(5, 7)) * np.array([1e-8, 1e-3, 1, 1e3, 3e7, 1, 1])).astype(np.float32))
+
+
+def test_one_hot_times_embedding_matrix_equals_lookup():
+    import jax
+
+    p = embedding.init(jax.random.PRNGKey(0), 11, 4)
+    ids = np.array([0, 3, 10], np.int32)
+    np.testing.assert_allclose(embedding.one_hot(ids, 11) @ p.E, embedding.lookup(p, ids), rtol=1e-6)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_round_trip_is_exact(vectors, tmp_path, binary):
+    path = tmp_path / "v.bin"
+    save_word2vec(path, vectors, binary=binary)
+    back = load_word2vec(path, binary=binary)
+    assert back.words == vectors.words
+    np.testing.assert_array_equal(back.matrix, vectors.matrix)
+    assert not [p for p in tmp_path.iterdir() if p.name != "v.bin"], "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_gensim_reads_our_files_and_we_read_gensims(vectors, tmp_path, binary):
+    gensim_models = pytest.importorskip("gensim.models")
+    ours = tmp_path / "ours"
+    save_word2vec(ours, vectors, binary=binary)
+    kv = gensim_models.KeyedVectors.load_word2vec_format(str(ours), binary=binary)
+    assert list(kv.index_to_key) == list(vectors.words)
+    np.testing.assert_array_equal(kv.vectors, vectors.matrix)
+    theirs = tmp_path / "theirs"
+    kv.save_word2vec_format(str(theirs), binary=binary)
+    back = load_word2vec(theirs, binary=binary)
+    assert back.words == vectors.words
+    np.testing.assert_array_equal(back.matrix, vectors.matrix)
+
+
+def test_glove_format_matches_gensim_on_its_test_file():
+    gensim_models = pytest.importorskip("gensim.models")
+    from gensim.test.utils import datapath
+
+    ours = load_glove(datapath("test_glove.txt"))
+    kv = gensim_models.KeyedVectors.load_word2vec_format(datapath("test_glove.txt"), no_header=True)
+    assert list(ours.words) == kv.index_to_key
+    np.testing.assert_array_equal(ours.matrix, kv.vectors)
+
+
+def test_limit_and_lookup(vectors, tmp_path):
+    save_word2vec(tmp_path / "v.txt", vectors)
+    head = load_word2vec(tmp_path / "v.txt", limit=2)
+    assert head.words == ("the", "café") and len(head) == 2 and head.dim == 7
+    np.testing.assert_array_equal(head["café"], vectors.matrix[1])
+    assert "café" in head and "x" not in head
+    with pytest.raises(KeyError, match="'x'"):
+        head.index("x")
+
+
+def test_inconsistent_dimension_names_the_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("3 4\na 1 2 3 4\nb 1 2 3\nc 1 2 3 4\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 3: expected a word and 4 numbers.*got 3"):
+        load_word2vec(path)
+    glove = tmp_path / "bad.glove"
+    glove.write_text("a 1 2 3\nb 1 2 3\nc 1 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 3: expected a word and 3 numbers"):
+        load_glove(glove)
+
+
+def test_other_bad_files(tmp_path):
+    (tmp_path / "noheader.txt").write_text("a 1 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="header line"):
+        load_word2vec(tmp_path / "noheader.txt")
+    (tmp_path / "short.txt").write_text("3 2\na 1 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="header says 3 words"):
+        load_word2vec(tmp_path / "short.txt")
+    (tmp_path / "nan.txt").write_text("1 2\na 1 x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        load_word2vec(tmp_path / "nan.txt")
+    (tmp_path / "cut.bin").write_bytes(b"2 3\na " + np.zeros(3, "<f4").tobytes() + b"\nb " + b"\0" * 5)
+    with pytest.raises(ValueError, match="record 2 of 2 is cut short"):
+        load_word2vec(tmp_path / "cut.bin", binary=True)
+    (tmp_path / "dup.txt").write_text("2 1\na 1\na 2\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="appears again"):
+        wv = load_word2vec(tmp_path / "dup.txt")
+    assert wv.words == ("a",) and wv.matrix[0, 0] == 1
+
+
+def test_bad_vectors_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="distinct"):
+        WordVectors(("a", "a"), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"shape \(len\(words\), e\) = \(2, e\); got \(3, 3\)"):
+        WordVectors(("a", "b"), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="whitespace"):
+        save_word2vec(tmp_path / "v.txt", WordVectors(("a b",), np.zeros((1, 2))))
