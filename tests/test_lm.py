@@ -200,3 +200,20 @@ def test_char_lm_runs_as_a_script(tmp_path):
                         "--eval-every", "1", "--out", str(tmp_path / "cli")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "unigram baseline" in r.stdout and (tmp_path / "cli" / "summary.json").is_file()
+
+
+def test_zaremba_preset_runs_when_the_ptb_files_are_present(tmp_path, monkeypatch):
+    """The preset reads PTB from the cache; small stand-in files in PTB's format prove the path."""
+    monkeypatch.setenv("JAXSEQ_DATA", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)] + ["<unk>"]
+    for split, n in (("train", 400), ("valid", 60), ("test", 60)):
+        lines = [" " + " ".join(rng.choice(words, rng.integers(3, 12))) + " " for _ in range(n)]
+        path = tmp_path / "cache" / "ptb" / f"ptb.{split}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+    s = word_lm.main(["--preset", "zaremba-small", "--no-progress", "--epochs", "1", "--hidden", "16", "--embed", "16",
+                      "--samples", "0", "--out", str(tmp_path / "z")])
+    cfg = s["config"]
+    assert (cfg["optimizer"], cfg["lr"], cfg["layers"], cfg["seq_len"], cfg["batch"]) == ("sgd", 1.0, 2, 20, 20)
+    assert np.isfinite(s["valid_ppl"]) and np.isfinite(s["test_ppl"]) and s["vocab_size"] == 32  # 30 words, <unk>, <eos>
