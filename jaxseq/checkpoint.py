@@ -6,36 +6,18 @@ then `os.replace`, so a crash leaves either the old checkpoint or the new one, n
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from flax import serialization
 
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+from jaxseq._files import atomic_write
 
 
 def save(path: str | os.PathLike, tree: Any) -> None:
     """Write ``tree`` (NamedTuples, dicts, lists, arrays, numbers) to ``path`` atomically."""
-    write_bytes_atomic(path, serialization.msgpack_serialize(serialization.to_state_dict(tree)))
+    with atomic_write(path, "wb") as f:
+        f.write(serialization.msgpack_serialize(serialization.to_state_dict(tree)))
 
 
 def restore(path: str | os.PathLike, template: Any) -> Any:

@@ -41,6 +41,8 @@ from typing import Callable, Mapping
 
 from tqdm.auto import tqdm
 
+from jaxseq._files import write_text_atomic
+
 
 DEFAULT = "default"
 EMBEDDED = "pydocs"
@@ -467,7 +469,7 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, pr
             raise DownloadError(url, f"{type(e).__name__}: {e}") from e
         raise
     if sha256 is None:
-        _write_text_atomic(dest.with_name(dest.name + ".sha256"), f"{got}  {dest.name}\n")
+        write_text_atomic(dest.with_name(dest.name + ".sha256"), f"{got}  {dest.name}\n")
         print(f"jaxseq: sha256 of {url} is {got} (no known value to check; recorded in "
               f"{dest.name}.sha256)", file=sys.stderr)
     return dest
@@ -479,17 +481,6 @@ def _sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from jaxseq.checkpoint import write_text_atomic
+from jaxseq._files import save_figure_atomic, write_text_atomic
 
 
 def _flag(name: str) -> str:
@@ -111,10 +111,8 @@ def plot_curves(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], x: s
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    save_figure_atomic(fig, path, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "checkpoint.msgpack") -> Path:

@@ -27,7 +27,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from jaxseq import batching, bptt, checkpoint, corpora, experiment, lm, parallel, sampling
+from jaxseq import _checks, batching, bptt, cell, checkpoint, corpora, experiment, lm, parallel, sampling
 from jaxseq.vocab import LEVELS, Vocab, detokenize, tokenize
 
 CKPT = "checkpoint.msgpack"
@@ -111,8 +111,6 @@ def prepare_data(config: LMConfig, *, fallback_to_embedded: bool = True) -> Data
 
 
 def experiment_checks(config: LMConfig) -> None:
-    from jaxseq import _checks, cell
-
     _checks.one_of("level", config.level, LEVELS)
     _checks.one_of("cell", config.cell, cell.KINDS)
     _checks.one_of("optimizer", config.optimizer, ("adam", "sgd"))
@@ -181,7 +179,7 @@ def evaluate(eval_step, params, ids: np.ndarray, config: LMConfig) -> float:
     for x, y in zip(xs, ys):
         loss, carry = eval_step(params, carry, x, y)
         total += float(loss)
-    return total / xs[..., :].size
+    return total / xs.size
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,9 +199,9 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     rows: list[dict] = []
     wall_before = 0.0
     if config.resume:
-        saved = json.loads((out / "config.json").read_text())
-        if {k: v for k, v in saved.items() if k not in ("steps", "epochs", "resume", "progress", "out")} != \
-           {k: v for k, v in dataclasses.asdict(config).items() if k not in ("steps", "epochs", "resume", "progress", "out")}:
+        may_change = ("steps", "epochs", "resume", "progress", "out")
+        fixed = lambda d: {k: v for k, v in d.items() if k not in may_change}
+        if fixed(json.loads((out / "config.json").read_text())) != fixed(dataclasses.asdict(config)):
             raise ValueError(f"--resume: the config differs from the one saved in {out / 'config.json'} "
                              "(only --steps/--epochs may change)")
         if Vocab.load(out / "vocab.json").tokens != data.vocab.tokens:

@@ -24,7 +24,6 @@ import collections
 import dataclasses
 import json
 import os
-import uuid
 from typing import Iterable, Sequence
 
 import jax
@@ -32,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import _checks
+from jaxseq._files import write_text_atomic
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -198,7 +198,7 @@ class Vocab:
     def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary to `path` as JSON, atomically (a temp file in the same folder, then replaced)."""
         text = json.dumps({"format": _FORMAT, "tokens": list(self.tokens)}, ensure_ascii=False, indent=0)
-        _write_text_atomic(os.fspath(path), text + "\n")
+        write_text_atomic(path, text + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocab":
@@ -215,21 +215,3 @@ class Vocab:
 def _check_text(name: str, text: object) -> None:
     if not isinstance(text, str):
         raise TypeError(f"`{name}` must be a str; got {type(text).__name__}")
-
-
-def _write_text_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the new one, never a partial one."""
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:  # "x": a fresh file, permissions from the umask
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -59,7 +59,7 @@ def enwiki_sample_path(cache: Union[str, os.PathLike, None] = None) -> Path:
     lines = []
     for tokens in WikiCorpus(source, dictionary={}, processes=1).get_texts():
         lines += [" ".join(tokens[i:i + 10_000]) for i in range(0, len(tokens), 10_000)]
-    from jaxseq.checkpoint import write_text_atomic
+    from jaxseq._files import write_text_atomic
 
     write_text_atomic(path, "\n".join(lines) + "\n")
     return path

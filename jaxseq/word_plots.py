@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from jaxseq._files import save_figure_atomic
 from jaxseq.word_vectors import WordVectors
 
 __all__ = ["project_2d", "plot_words"]
@@ -71,10 +72,6 @@ def plot_words(vectors: WordVectors, words: Sequence[str], path: str | os.PathLi
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    from pathlib import Path
-
-    tmp = Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    save_figure_atomic(fig, path, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
     return words

@@ -26,12 +26,12 @@ from __future__ import annotations
 import dataclasses
 import mmap
 import os
-import tempfile
 import warnings
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
+
+from jaxseq._files import atomic_write
 
 __all__ = ["WordVectors", "load_word2vec", "load_glove", "save_word2vec"]
 
@@ -109,27 +109,16 @@ def save_word2vec(path: str | os.PathLike, vectors: WordVectors, *, binary: bool
         raise ValueError(f"`vectors` holds the word {bad!r}: the word2vec formats cannot store an empty "
                          f"word or one with whitespace")
     v, e = vectors.matrix.shape
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:  # streamed into a temporary file next to `path`, then renamed: readers never see half a file
-        with os.fdopen(fd, "wb") as out:
-            out.write(f"{v} {e}\n".encode("utf-8"))
-            if binary:
-                data = vectors.matrix.astype("<f4", copy=False)
-                for word, row in zip(vectors.words, data):
-                    out.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
-            else:
-                fmt = " ".join(["%.9g"] * e)
-                for word, row in zip(vectors.words, vectors.matrix.tolist()):
-                    out.write(f"{word} {fmt % tuple(row)}\n".encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as out:  # readers never see half a file
+        out.write(f"{v} {e}\n".encode("utf-8"))
+        if binary:
+            data = vectors.matrix.astype("<f4", copy=False)
+            for word, row in zip(vectors.words, data):
+                out.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+        else:
+            fmt = " ".join(["%.9g"] * e)
+            for word, row in zip(vectors.words, vectors.matrix.tolist()):
+                out.write(f"{word} {fmt % tuple(row)}\n".encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------------
