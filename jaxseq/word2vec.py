@@ -40,8 +40,8 @@ enwiki sample, against 0.51-0.52 without sharing.
 **Corpora larger than memory.** `sentences` is a path (one sentence a line, words separated by
 whitespace), a list of sentences (token lists or strings), or a function returning a fresh
 iterator of them. The corpus is read once to count the vocabulary, then once per epoch, in chunks
-of about `chunk_words` words: host-side NumPy (subsampling, windows, shuffling) for chunk i + 1
-runs while the device trains on chunk i. A corpus of at most `cache_words` words is read and
+of about `chunk_words` words: host-side NumPy (subsampling, windows, shuffling) runs in a
+background thread a few calls ahead of the device (`jaxseq._prefetch`), so it overlaps training. A corpus of at most `cache_words` words is read and
 encoded once and kept in memory as int32 ids (8 bytes a word) for the later epochs.
 
 **Reproducible.** The run is a function of the config and `seed`: the host draws come from
@@ -64,6 +64,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import _checks
+from jaxseq._prefetch import prefetch
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import WordVectors
@@ -538,20 +539,17 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     tables = make_tables(counts, hierarchical=config.loss == "hierarchical")
     key = jax.random.PRNGKey(config.seed)
     params = init(jax.random.fold_in(key, 0), v, config.dim, loss=config.loss)
-    rng = np.random.default_rng(config.seed)
     step_key = jax.random.fold_in(key, 1)
-    B, S, m = config.batch, config.steps_per_call, 1 if config.model == "skipgram" else 2 * config.window
+    S = config.steps_per_call
     run = functools.partial(_run, config=StepOptions.of(config))
 
-    history, step, words_done = [], 0, 0
-    total = total_words * config.epochs
+    history, step = [], 0
     t_start = time.perf_counter()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, unit="word", unit_scale=True, dynamic_ncols=True)
-    cached = [] if total_words <= config.cache_words else None
+        bar = tqdm(total=total_words * config.epochs, unit="word", unit_scale=True, dynamic_ncols=True)
     pending: list = []  # epochs whose losses are still on the device (read one epoch late: the
     last_done = time.perf_counter()  # host prepares epoch e + 1 while the device runs epoch e)
 
@@ -569,8 +567,47 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
             log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} per example, {int(n_ex):,} examples, "
                 f"{row['words_per_s']:,.0f} words/s")
 
+    ep_loss: list = []
+    ep_n: list = []
+    host = _host_calls(sentences, index, keep_p, config, total_words, np.random.default_rng(config.seed))
+    for item in prefetch(host, depth=8):
+        if item[0] == "call":
+            _, xs, ys, lrs = item
+            params, loss, n = run(params, tables, step_key, jnp.int32(step), xs, ys, lrs)
+            ep_loss.append(loss)
+            ep_n.append(n)
+            step += S
+            if pending:  # after new work is queued, so reading the old losses does not idle the device
+                finish(pending.pop())
+        elif item[0] == "read":
+            if bar is not None:
+                bar.update(item[1])
+        else:  # ("epoch", epoch, lr at its end)
+            if pending:
+                finish(pending.pop())
+            pending.append((item[1], ep_loss, ep_n, item[2]))
+            ep_loss, ep_n = [], []
+    finish(pending.pop())
+    jax.block_until_ready(params)
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - t_start
+    vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
+    total = total_words * config.epochs
+    return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
+
+
+def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
+                rng: np.random.Generator) -> Iterator[tuple]:
+    """The host side of `train`, run ahead of the device by `prefetch`. Yields, in order,
+    ("call", xs (S, B, m), ys (S, B), lrs (S,)) for each jitted call of S steps, ("read", corpus
+    words) after each chunk, and ("epoch", epoch, lr at its end) after each epoch's last call.
+    Each chunk's examples are shuffled; an epoch's last call is padded with no-op examples (−1)."""
+    B, S, m = config.batch, config.steps_per_call, 1 if config.model == "skipgram" else 2 * config.window
+    total = total_words * config.epochs
+    cached = [] if total_words <= config.cache_words else None
+    words_done = 0
     for epoch in range(config.epochs):
-        ep_loss, ep_n = [], []
         if cached is not None and epoch > 0:
             source: Iterable = cached
         else:
@@ -589,50 +626,30 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
             buf_x = np.concatenate([buf_x, x[order]])
             buf_y = np.concatenate([buf_y, y[order]])
             buf_p = np.concatenate([buf_p, prog])
-            n_full = len(buf_y) // (S * B)
-            if n_full:
-                cut = n_full * S * B
-                params, step = _dispatch(run, params, tables, step_key, step, buf_x[:cut], buf_y[:cut], buf_p[:cut],
-                                         config, S, ep_loss, ep_n)
-                buf_x, buf_y, buf_p = buf_x[cut:], buf_y[cut:], buf_p[cut:]
-                if pending:
-                    finish(pending.pop())
-            if bar is not None:
-                bar.update(read)
+            cut = len(buf_y) // (S * B) * S * B
+            yield from _split_calls(buf_x[:cut], buf_y[:cut], buf_p[:cut], config)
+            buf_x, buf_y, buf_p = buf_x[cut:], buf_y[cut:], buf_p[cut:]
+            yield ("read", read)
         if len(buf_y):  # the epoch's tail, padded with −1 (no-op examples) to one whole call
             pad = -(-len(buf_y) // (S * B)) * S * B - len(buf_y)
             buf_x = np.concatenate([buf_x, np.full((pad, m), -1, np.int32)])
             buf_y = np.concatenate([buf_y, np.full(pad, -1, np.int32)])
             buf_p = np.concatenate([buf_p, np.full(pad, buf_p[-1])])
-            params, step = _dispatch(run, params, tables, step_key, step, buf_x, buf_y, buf_p, config, S,
-                                     ep_loss, ep_n)
-        if pending:
-            finish(pending.pop())
-        pending.append((epoch, ep_loss, ep_n, float(_lr(config, words_done / total))))
-    finish(pending.pop())
-    jax.block_until_ready(params)
-    if bar is not None:
-        bar.close()
-    wall = time.perf_counter() - t_start
-    vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
-    return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
+            yield from _split_calls(buf_x, buf_y, buf_p, config)
+        yield ("epoch", epoch, float(_lr(config, words_done / total)))
+
+
+def _split_calls(x, y, prog, config: Word2VecConfig) -> Iterator[tuple]:
+    """("call", xs, ys, lrs) for each whole call of `steps_per_call` steps in examples x (n, m), y (n,)
+    with their run progress (n,)."""
+    B, S = config.batch, config.steps_per_call
+    n_calls = len(y) // (S * B)
+    xs = x.reshape(n_calls, S, B, x.shape[1])
+    ys = y.reshape(n_calls, S, B)
+    lrs = _lr(config, prog.reshape(n_calls, S, B)[:, :, 0]).astype(np.float32)
+    for i in range(n_calls):
+        yield ("call", xs[i], ys[i], lrs[i])
 
 
 def _lr(config: Word2VecConfig, progress) -> Any:
     return config.lr * np.maximum(config.min_lr_frac, 1.0 - progress)
-
-
-def _dispatch(run, params, tables, key, step, x, y, prog, config, steps_per_call, losses, counts):
-    """Send whole steps to the device, `steps_per_call` at a time; returns (params, next step)."""
-    B, S = config.batch, steps_per_call
-    m = x.shape[1]
-    n_calls = len(y) // (S * B)
-    xs = x.reshape(n_calls, S, B, m)
-    ys = y.reshape(n_calls, S, B)
-    lrs = _lr(config, prog.reshape(n_calls, S, B)[:, :, 0]).astype(np.float32)
-    for i in range(n_calls):
-        params, loss, n = run(params, tables, key, jnp.int32(step), xs[i], ys[i], lrs[i])
-        losses.append(loss)
-        counts.append(n)
-        step += S
-    return params, step
