@@ -40,12 +40,19 @@ enwiki sample, against 0.51-0.52 without sharing.
 **Corpora larger than memory.** `sentences` is a path (one sentence a line, words separated by
 whitespace), a list of sentences (token lists or strings), or a function returning a fresh
 iterator of them. The corpus is read once to count the vocabulary, then once per epoch, in chunks
-of about `chunk_words` words: host-side NumPy (subsampling, windows, shuffling) runs in a
-background thread a few calls ahead of the device (`jaxseq._prefetch`), so it overlaps training. A corpus of at most `cache_words` words is read and
+of about `chunk_words` words. Each chunk's examples (subsampling, windows, shuffling) are built by
+one of two pipelines (`pipeline`): "host", NumPy in a background thread a few calls ahead of the
+device (`jaxseq._prefetch`), so that it overlaps training — the choice on a CPU, where the device
+step is the slower part; or "device", jitted code (`jaxseq.word2vec_pipeline`) that sends only the
+chunk's word ids to the device (once, for a corpus kept in memory) — the choice on an accelerator,
+whose steps would otherwise wait for a host that builds examples at ≈ 10-20 M/s on one core.
+"auto" (the default) takes host on the CPU backend and device elsewhere. Both build the same
+examples; only the random draws differ. A corpus of at most `cache_words` words is read and
 encoded once and kept in memory as int32 ids (8 bytes a word) for the later epochs.
 
 **Reproducible.** The run is a function of the config and `seed`: the host draws come from
-``numpy.random.default_rng(seed)``, the device draws from ``fold_in(PRNGKey(seed), step)``.
+``numpy.random.default_rng(seed)``, the device draws from ``fold_in(PRNGKey(seed), step)`` (and, for
+the device pipeline, ``fold_in(PRNGKey(seed), chunk)``).
 On CPU the same seed gives the same vectors bit for bit; GPU scatter-adds sum in an unspecified
 order, so there the vectors agree only to rounding (XLA flag ``--xla_gpu_deterministic_ops``).
 """
@@ -75,6 +82,7 @@ __all__ = ["Word2VecConfig", "Params", "Result", "Tables", "train", "build_vocab
 MODELS = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical", "softmax")
 ROW_SCALES = ("sqrt", "mean", "sum")
+PIPELINES = ("auto", "host", "device")
 MAX_SENTENCE = 10_000  # longer sentences are cut into pieces of this many words (gensim truncates them)
 
 Sentences = Union[str, os.PathLike, Sequence, Callable[[], Iterable]]
@@ -104,6 +112,7 @@ class Word2VecConfig:
     steps_per_call: int = 32  # steps scanned inside one jitted call
     chunk_words: int = 1_000_000
     cache_words: int = 50_000_000  # corpora up to this size are read and encoded once, then kept as ids (0: never)
+    pipeline: str = "auto"  # examples built by "host" NumPy or on the "device" (jaxseq.word2vec_pipeline); auto: host on CPU
     seed: int = 0
 
 
@@ -474,6 +483,7 @@ def check_config(config: Word2VecConfig) -> None:
     _checks.one_of("loss", config.loss, LOSSES)
     _checks.one_of("row_scale", config.row_scale, ROW_SCALES)
     _checks.one_of("output_row_scale", config.output_row_scale, ROW_SCALES)
+    _checks.one_of("pipeline", config.pipeline, PIPELINES)
     if config.neg_draws < 0:
         raise ValueError(f"`neg_draws` must be >= 0 (0: the same as `negative`); got {config.neg_draws}")
     if config.batch % config.neg_group:
@@ -569,14 +579,18 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
 
     ep_loss: list = []
     ep_n: list = []
-    host = _host_calls(sentences, index, keep_p, config, total_words, np.random.default_rng(config.seed))
-    for item in prefetch(host, depth=8):
+    if resolve_pipeline(config.pipeline) == "host":
+        host = _host_calls(sentences, index, keep_p, config, total_words, np.random.default_rng(config.seed))
+        items: Iterable = _bind_host_calls(prefetch(host, depth=8), run, S)
+    else:
+        items = _device_calls(sentences, index, keep_p, config, total_words, jax.random.fold_in(key, 2))
+    for item in items:
         if item[0] == "call":
-            _, xs, ys, lrs = item
-            params, loss, n = run(params, tables, step_key, jnp.int32(step), xs, ys, lrs)
+            _, call, n_steps = item
+            params, loss, n = call(params, tables, step_key, jnp.int32(step))
             ep_loss.append(loss)
             ep_n.append(n)
-            step += S
+            step += n_steps
             if pending:  # after new work is queued, so reading the old losses does not idle the device
                 finish(pending.pop())
         elif item[0] == "read":
@@ -637,6 +651,88 @@ def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: W
             buf_p = np.concatenate([buf_p, np.full(pad, buf_p[-1])])
             yield from _split_calls(buf_x, buf_y, buf_p, config)
         yield ("epoch", epoch, float(_lr(config, words_done / total)))
+
+
+def _bind_host_calls(items: Iterable[tuple], run, steps: int) -> Iterator[tuple]:
+    """Turn `_host_calls`' ("call", xs, ys, lrs) into ("call", f(params, tables, key, step0), steps)."""
+    for item in items:
+        if item[0] == "call":
+            _, xs, ys, lrs = item
+            yield ("call", functools.partial(run, xs=xs, ys=ys, lrs=lrs), steps)
+        else:
+            yield item
+
+
+def resolve_pipeline(pipeline: str) -> str:
+    """"host" or "device": where `train` builds its examples ("auto": host on a CPU backend, else device)."""
+    _checks.one_of("pipeline", pipeline, PIPELINES)
+    if pipeline == "auto":
+        return "host" if jax.default_backend() == "cpu" else "device"
+    return pipeline
+
+
+def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
+                  key) -> Iterator[tuple]:
+    """The `device` pipeline of `train`: the same items as `_host_calls` (after `_bind_host_calls`), with
+    each chunk's examples built and shuffled on the device (`jaxseq.word2vec_pipeline`). Only the
+    number of examples of a chunk comes back to the host, to count its steps."""
+    from jaxseq import word2vec_pipeline as pipe
+
+    B, S = config.batch, config.steps_per_call
+    total = total_words * config.epochs
+    keep_d = jnp.asarray(keep_p, jnp.float32)
+    cached = [] if total_words <= config.cache_words else None
+    run = functools.partial(_run_slices, config=StepOptions.of(config), batch=B)
+    lr, min_frac = jnp.float32(config.lr), jnp.float32(config.min_lr_frac)
+    words_done, n_chunk = 0, 0
+    for epoch in range(config.epochs):
+        source: Iterable = cached if cached is not None and epoch > 0 else _chunks(sentences, index, config.chunk_words)
+        for chunk in source:
+            if cached is None or epoch == 0:
+                ids, sid, read = chunk
+                N = pipe.bucket(len(ids))
+                pad = lambda a: jnp.asarray(np.concatenate([a, np.zeros(N - len(a), np.int32)]))
+                chunk = (pad(ids), pad(sid), len(ids), read)
+                if cached is not None:
+                    cached.append(chunk)
+            ids_d, sid_d, n, read = chunk
+            x, y, count = pipe.examples(jax.random.fold_in(key, n_chunk), ids_d, sid_d, n, keep_d,
+                                        window=config.window, model=config.model, pad=S * B)
+            n_chunk += 1
+            E = int(count)
+            p0, p1 = words_done / total, (words_done + read) / total
+            words_done += read
+            steps, first = -(-E // B), 0
+            while first < steps:  # calls of S steps, then the rest in powers of two (≤ log2 S + 1 compilations)
+                k = S if steps - first >= S else 1 << ((steps - first).bit_length() - 1)
+                yield ("call", functools.partial(run, x=x, y=y, start=jnp.int32(first * B), count=jnp.int32(E),
+                                                 progress=jnp.asarray([p0, p1], jnp.float32), lr=lr,
+                                                 min_frac=min_frac, steps=k), k)
+                first += k
+            yield ("read", read)
+        yield ("epoch", epoch, float(_lr(config, words_done / total)))
+
+
+@functools.partial(jax.jit, static_argnames=("config", "batch", "steps"), donate_argnums=(0,))
+def _run_slices(params: Params, tables: Tables, key, step0, *, x, y, start, count, progress, lr, min_frac,
+                config: StepOptions, batch: int, steps: int):
+    """`steps` steps on the device-resident examples x[start + i·batch …], y[…] of a chunk with `count`
+    examples (see `_device_calls`; rows past `count` are no-ops, y = −1). The learning rate of a step
+    falls with its first example's place in the run, as in the host pipeline."""
+
+    def body(carry, i):
+        params, loss, n, step = carry
+        first = start + i * batch
+        xb = jax.lax.dynamic_slice_in_dim(x, first, batch)
+        yb = jax.lax.dynamic_slice_in_dim(y, first, batch)
+        p = progress[0] + (progress[1] - progress[0]) * first.astype(jnp.float32) / jnp.maximum(count, 1)
+        params, l, c = _step(params, tables, jax.random.fold_in(key, step), xb, yb,
+                             lr * jnp.maximum(min_frac, 1.0 - p), config=config)
+        return (params, loss + l, n + c, step + 1), None
+
+    zero = jnp.zeros((), params.W_in.dtype)
+    (params, loss, n, _), _ = jax.lax.scan(body, (params, zero, zero, step0), jnp.arange(steps))
+    return params, loss, n
 
 
 def _split_calls(x, y, prog, config: Word2VecConfig) -> Iterator[tuple]:

@@ -1,4 +1,5 @@
 """word2vec and GloVe: planted structure is found, runs are reproducible, bad input is refused clearly."""
+import collections
 import dataclasses
 
 import jax
@@ -175,3 +176,90 @@ def test_hand_written_step_is_sgd_on_the_loss(model, loss, group):
     assert float(n) == b - 1
     for before, after, g in zip(params, new, grads):
         np.testing.assert_allclose(after - before, -0.1 * g, rtol=2e-4, atol=2e-6)
+
+
+# --------------------------------------------------------------------------------------------------
+# The device pipeline (jaxseq.word2vec_pipeline): examples built by jitted code
+
+
+def _loop_pairs(ids, sid, m, reach, window, model):
+    """The examples of the kept words ids[:m], by a plain double loop over centres and offsets."""
+    out = []
+    for j in range(m):
+        ctx = [ids[j + o] for o in range(-window, window + 1)
+               if o != 0 and 0 <= j + o < m and abs(o) <= reach[j] and sid[j + o] == sid[j]]
+        if model == "skipgram":
+            out += [((c,), ids[j]) for c in ctx]
+        elif ctx:
+            out.append((tuple(sorted(ctx)), ids[j]))
+    return sorted(out)
+
+
+def _as_examples(x, y, ok):
+    x, y, ok = np.asarray(x), np.asarray(y), np.asarray(ok)
+    return sorted((tuple(sorted(int(c) for c in row if c >= 0)), int(t)) for row, t in zip(x[ok], y[ok]))
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_device_pairs_equal_a_loop(model):
+    from jaxseq import word2vec_pipeline as pipe
+
+    rng = np.random.default_rng(0)
+    N, m, window = 64, 50, 3
+    ids = rng.integers(0, 9, N).astype(np.int32)
+    sid = np.repeat(np.arange(N // 8), 8).astype(np.int32)  # sentences of 8 words
+    reach = rng.integers(1, window + 1, N).astype(np.int32)
+    x, y, ok = pipe.pairs(jnp.asarray(ids), jnp.asarray(sid), m, jnp.asarray(reach), window=window, model=model)
+    assert _as_examples(x, y, ok) == _loop_pairs(ids, sid, m, reach, window, model)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_device_examples_are_the_chunks_examples_shuffled_and_padded(model):
+    from jaxseq import word2vec_pipeline as pipe
+
+    rng = np.random.default_rng(1)
+    n, N, window, pad = 40, pipe.bucket(40, minimum=16), 2, 32
+    ids = np.zeros(N, np.int32)
+    ids[:n] = rng.integers(0, 7, n)
+    sid = np.zeros(N, np.int32)
+    sid[:n] = np.arange(n) // 10
+    keep_all = jnp.ones(7, jnp.float32)  # no subsampling: the kept words are the chunk
+    x, y, E = pipe.examples(jax.random.PRNGKey(0), jnp.asarray(ids), jnp.asarray(sid), n, keep_all,
+                            window=window, model=model, pad=pad)
+    x, y, E = np.asarray(x), np.asarray(y), int(E)
+    assert (y[:E] >= 0).all() and (y[E:] == -1).all() and len(y) == (2 * window * N if model == "skipgram" else N) + pad
+    # the same examples as the loop for some shrunk windows: each centre's contexts lie within `window`
+    got = _as_examples(x[:E], y[:E], np.ones(E, bool))
+    full = _loop_pairs(ids, sid, n, np.full(N, window), window, model)
+    if model == "skipgram":
+        assert not (collections.Counter(got) - collections.Counter(full))  # a sub-multiset of the full windows
+        assert E >= len(_loop_pairs(ids, sid, n, np.ones(N, int), window, model))  # at least the b = 1 pairs
+        assert list(y[:E]) != sorted(y[:E])  # shuffled
+    else:
+        assert E == sum(1 for j in range(n) if (sid[max(0, j - 1):j + 2] == sid[j]).sum() > 1)
+    # subsampling everything away leaves no examples
+    x0, y0, E0 = pipe.examples(jax.random.PRNGKey(0), jnp.asarray(ids), jnp.asarray(sid), n, jnp.zeros(7),
+                               window=window, model=model, pad=pad)
+    assert int(E0) == 0 and (np.asarray(y0) == -1).all()
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_device_pipeline_finds_planted_structure_reproducibly(model):
+    config = dataclasses.replace(TINY, model=model, pipeline="device", chunk_words=1000)
+    a = word2vec.train(planted_corpus(), config)
+    b = word2vec.train(planted_corpus(), config)
+    assert neighbours_in_topic(a.vectors) > 0.9
+    np.testing.assert_array_equal(a.vectors.matrix, b.vectors.matrix)
+    losses = [h["loss"] for h in a.history]
+    assert losses[-1] < losses[0]
+    host = word2vec.train(planted_corpus(), dataclasses.replace(config, pipeline="host"))
+    # the same number of examples per epoch up to the randomness of the shrunk windows
+    for h, d in zip(host.history, a.history):
+        assert abs(h["examples"] - d["examples"]) < 0.05 * h["examples"]
+
+
+def test_pipeline_choice():
+    assert word2vec.resolve_pipeline("auto") == ("host" if jax.default_backend() == "cpu" else "device")
+    assert word2vec.resolve_pipeline("device") == "device"
+    with pytest.raises(ValueError, match="`pipeline` must be one of"):
+        word2vec.train(planted_corpus(5), dataclasses.replace(TINY, pipeline="gpu"))
