@@ -6,6 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
+_UMASK = os.umask(0o022)  # read once at import (setting it is process-wide), then put back
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".tmp"):
@@ -23,6 +26,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -39,3 +43,4 @@ def save_figure_atomic(fig, path: str | os.PathLike, **savefig_kwargs) -> None:
     """``fig.savefig`` through a temporary file (the suffix keeps matplotlib's format choice)."""
     with atomic_write(path, None, suffix=Path(path).suffix) as tmp:
         fig.savefig(tmp, **savefig_kwargs)
+

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
 import jax
@@ -44,7 +45,7 @@ from jaxseq.word_vectors import WordVectors
 __all__ = [
     "cosine_similarity", "euclidean_distance", "unit_rows", "nearest", "analogy", "analogy_ids",
     "load_analogies", "load_word_pairs", "evaluate_analogies", "evaluate_word_pairs", "evaluate", "spearman",
-    "test_data_path", "ANALOGY_SETS", "SIMILARITY_SETS",
+    "test_data_path", "copy_test_data", "ANALOGY_SETS", "SIMILARITY_SETS",
 ]
 
 ANALOGY_SETS = {"google": "questions-words.txt"}
@@ -179,16 +180,46 @@ def analogy(vectors: WordVectors, a: str, b: str, c: str, *, method: str = "3cos
 
 
 def test_data_path(name: str) -> str:
-    """The path of `name` in gensim's test data (``questions-words.txt``, ``wordsim353.tsv``, ...)."""
+    """The path of `name` (``questions-words.txt``, ``wordsim353.tsv``, ...): gensim's test data, or else
+    a copy in the data cache, ``$JAXSEQ_DATA/word-benchmarks/`` (default ``~/.cache/jaxseq``), for
+    machines without gensim (`copy_test_data` puts them there)."""
+    from jaxseq.corpora import data_dir
+
+    cached = data_dir() / "word-benchmarks" / name
     try:
         from gensim.test.utils import datapath
     except ImportError:
+        if cached.is_file():
+            return str(cached)
         raise ImportError(f"reading {name!r} from gensim's test data needs gensim (pip install gensim, or "
-                          f"jaxseq[embeddings]); or pass the path of your own copy") from None
+                          f"jaxseq[embeddings]); or put a copy at {cached}; or pass the path of your own copy") from None
     path = datapath(name)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name!r} is not in gensim's test data ({os.path.dirname(path)})")
+        if cached.is_file():
+            return str(cached)
+        raise FileNotFoundError(f"{name!r} is not in gensim's test data ({os.path.dirname(path)}) nor at {cached}")
     return path
+
+
+def copy_test_data(dest: Optional[Union[str, os.PathLike]] = None) -> list[str]:
+    """Copy the analogy and word-pair sets from gensim's test data to ``dest/word-benchmarks/`` (default:
+    the data cache), where `test_data_path` finds them on a machine without gensim. Returns the paths."""
+    import shutil
+
+    from jaxseq._files import atomic_write
+    from jaxseq.corpora import data_dir
+
+    folder = Path(dest if dest is not None else data_dir()) / "word-benchmarks"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in [*ANALOGY_SETS.values(), *SIMILARITY_SETS.values()]:
+        source = test_data_path(name)
+        target = folder / name
+        if Path(source).resolve() != target.resolve():
+            with open(source, "rb") as src, atomic_write(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        written.append(str(target))
+    return written
 
 
 def _resolve(path_or_name: Optional[str], sets: dict, default: str) -> str:

@@ -1,4 +1,7 @@
 """Similarity, analogies and benchmarks: against brute-force NumPy and against gensim on the same vectors."""
+import os
+import sys
+
 import numpy as np
 import pytest
 
@@ -145,3 +148,16 @@ def test_debias_algebra():
     for w in ("doctor", "nurse", "tree"):
         assert abs(float(np.dot(out[w], g))) < 1e-5
         assert np.linalg.norm(out["actress"] - out[w]) == pytest.approx(np.linalg.norm(out["actor"] - out[w]), abs=1e-5)
+
+
+def test_benchmark_files_are_found_in_the_data_cache_without_gensim(tmp_path, monkeypatch):
+    pytest.importorskip("gensim")
+    monkeypatch.setenv("JAXSEQ_DATA", str(tmp_path))
+    written = evaluation.copy_test_data()
+    assert sorted(os.path.basename(p) for p in written) == ["questions-words.txt", "simlex999.txt", "wordsim353.tsv"]
+    monkeypatch.setitem(sys.modules, "gensim", None)  # as if gensim were not installed
+    monkeypatch.setitem(sys.modules, "gensim.test.utils", None)
+    assert evaluation.test_data_path("wordsim353.tsv") == str(tmp_path / "word-benchmarks" / "wordsim353.tsv")
+    assert len(evaluation.load_analogies("google")) == 14
+    with pytest.raises(ImportError, match="put a copy at"):
+        evaluation.test_data_path("not-there.txt")

@@ -1,0 +1,113 @@
+"""jaxseq's word2vec alone: corpus words/s and quality, on whatever device JAX has (the GPU check of issue 5).
+
+    python benchmarks/word2vec_throughput.py --preset gpu --json out/word2vec.json
+    python benchmarks/word2vec_throughput.py --export .gpu_data   # here, with gensim: the data for a machine without it
+    JAXSEQ_DATA=.gpu_data python benchmarks/word2vec_throughput.py --preset gpu   # there
+
+Settings: benchmarks/word2vec_vs_gensim.py's (skip-gram, negative sampling, dim 100, window 5,
+5 negatives, sample 1e-3, min count 5, 5 epochs) on the same corpus (gensim's enwiki sample,
+452,944 words), with the batch settings of a preset of experiments/word2vec.py ("gpu": batch 16,384,
+lr 0.3) and the example pipeline that `pipeline="auto"` picks (on an accelerator, the device one).
+`--runs` identical runs in one process; the first pays the compilation. Reported per run:
+
+* whole call: corpus words × epochs / the whole `word2vec.train` call (vocabulary pass included);
+* steady: corpus words × (epochs − 1) / the time of epochs 2 … E (the speed once compiled and going);
+* WordSim353 and SimLex-999 Spearman ρ and the Google analogy accuracy of the last run's vectors.
+
+Without gensim, the corpus and the benchmark files are read from the data cache ($JAXSEQ_DATA):
+`--export DIR`, run where gensim is installed, writes them into DIR (enwiki-sample/tokens.txt and
+word-benchmarks/), a folder to carry to the machine without it.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "experiments"))
+import word2vec as w2v_experiment  # noqa: E402  (experiments/word2vec.py: its presets)
+
+from jaxseq import evaluation, word2vec, word_corpora  # noqa: E402
+from jaxseq._files import write_text_atomic  # noqa: E402
+
+SETTINGS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
+TARGET_GPU_WORDS_PER_S = 10_000_000
+
+
+def export(dest: Path) -> None:
+    tokens = word_corpora.enwiki_sample_path(cache=dest)
+    files = evaluation.copy_test_data(dest)
+    print(f"wrote {tokens} and {', '.join(files)}\nuse: JAXSEQ_DATA={dest} python benchmarks/word2vec_throughput.py ...")
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--preset", default="gpu", choices=["", *sorted(w2v_experiment.PRESETS)],
+                    help="batch settings from experiments/word2vec.py ('' = its defaults)")
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--set", default="", help="further config overrides, e.g. 'batch=32768,lr=0.4'")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--export", type=Path, default=None, metavar="DIR", help="write the corpus and benchmark files "
+                    "into DIR for a machine without gensim, then stop")
+    args = ap.parse_args(argv)
+    if args.export:
+        export(args.export)
+        return {}
+    fields = {f.name for f in dataclasses.fields(word2vec.Word2VecConfig)}
+    overrides = {k: v for k, v in (w2v_experiment.PRESETS[args.preset] if args.preset else {}).items() if k in fields}
+    for item in filter(None, args.set.split(",")):
+        k, v = item.split("=", 1)
+        overrides[k] = type(getattr(word2vec.Word2VecConfig, k))(v)
+    config = dataclasses.replace(word2vec.Word2VecConfig(), **SETTINGS, **overrides)
+    path = word_corpora.enwiki_sample_path()
+    n_words = sum(len(line.split()) for line in path.open(encoding="utf-8"))
+
+    import jax
+
+    runs = []
+    for r in range(args.runs):
+        t = time.perf_counter()
+        result = word2vec.train(str(path), config)
+        wall = time.perf_counter() - t
+        later = sum(h["seconds"] for h in result.history[1:])
+        runs.append({"whole_call_words_per_s": n_words * config.epochs / wall, "wall_s": wall,
+                     "steady_words_per_s": n_words * (config.epochs - 1) / later if later else float("nan"),
+                     "epoch_seconds": [h["seconds"] for h in result.history],
+                     "final_loss": result.history[-1]["loss"]})
+        print(f"run {r + 1}: {runs[-1]['whole_call_words_per_s']:,.0f} words/s whole call, "
+              f"{runs[-1]['steady_words_per_s']:,.0f} steady (epochs 2-{config.epochs}), {wall:.2f} s", flush=True)
+    figures = evaluation.evaluate(result.vectors)
+    report = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "device": str(jax.devices()[0]), "backend": jax.default_backend(), "jax": jax.__version__,
+        "python": sys.version.split()[0], "pipeline": word2vec.resolve_pipeline(config.pipeline),
+        "corpus_words": n_words, "config": dataclasses.asdict(config), "runs": runs,
+        "best_steady_words_per_s": max(r["steady_words_per_s"] for r in runs),
+        "median_whole_call_words_per_s": statistics.median(r["whole_call_words_per_s"] for r in runs),
+        **{k: figures.get(k) for k in ("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy",
+                                       "wordsim353_error", "analogy_error")},
+    }
+    if report["backend"] != "cpu":
+        report["target_words_per_s"] = TARGET_GPU_WORDS_PER_S
+        report["met"] = report["best_steady_words_per_s"] >= TARGET_GPU_WORDS_PER_S
+    ws, sl, an = figures.get("wordsim353_spearman"), figures.get("simlex999_spearman"), figures.get("analogy_accuracy")
+    quality = (f"WordSim353 ρ {ws:.3f}, SimLex-999 ρ {sl:.3f}, analogies {100 * an:.2f}%" if ws is not None
+               else f"no quality figures: {figures.get('wordsim353_error')}")
+    print(f"{report['device']} ({report['pipeline']} pipeline), batch {config.batch}, lr {config.lr}: "
+          f"best steady {report['best_steady_words_per_s']:,.0f} words/s; {quality}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.json, json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()
