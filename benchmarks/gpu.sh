@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# GPU correctness checks and the layer benchmark, in one go. Installs nothing.
+# Every GPU check of issues 5 and 6 in one go, within about 9 minutes on an H100. Installs nothing.
 #
-#   bash benchmarks/gpu.sh OUT_DIR        (from the repository root; PYTHON=... picks the interpreter)
+#   python benchmarks/word2vec_throughput.py --export .gpu_data   # once, on a machine with gensim
+#   bash benchmarks/gpu.sh OUT_DIR                                 # on the GPU machine, from the repository root
 #
-# Writes into OUT_DIR: env.txt (devices, versions), pytest_fused.txt (tests/test_fused.py on the GPU,
-# including the cuDNN test that is skipped on CPU), rnn_layers_{f32,bf16}.{txt,json,md} (ANCHORS.md's
-# shapes, LSTM and GRU, every system), memory.{txt,json} (BPTT temp memory, T = 1k … 16k).
-# Each stage has its own time limit so that the whole finishes within about 8 minutes on an H100;
-# the benchmark rewrites its JSON after every row, so a stage cut short still leaves its results.
+# STAGES (default: all, in this order) picks some: tests f32 bf16 memory lm w2v. PYTHON picks the interpreter.
+# Writes into OUT_DIR (six files, so that they fit a transfer limit of eight):
+#   log.txt                everything printed: devices and versions, the tests, the tables, the ratios
+#   rnn_layers_f32.json    benchmarks/rnn_layers.py at ANCHORS.md's shapes, LSTM and GRU, every system, f32
+#   rnn_layers_bf16.json   the same in bfloat16
+#   memory.json            BPTT temp memory, T = 1k … 16k
+#   lm_throughput.json     the char LM experiment (GPU preset) against the layer benchmark (issue 6, item 6)
+#   word2vec.json          word2vec words/s and quality with the GPU preset (issue 5: ≥ 10M words/s);
+#                          needs .gpu_data (the corpus and benchmark files) where gensim is missing
+# Each stage has its own time limit; the benchmarks rewrite their JSON as they go, so a stage cut
+# short still leaves what it measured.
 set -uo pipefail
 
 if [ $# -ne 1 ]; then
@@ -18,37 +25,44 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
 # JAX and torch share the GPU in one process: leave torch room beside JAX's preallocation
 export XLA_PYTHON_CLIENT_MEM_FRACTION="${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.6}"
+if [ -d .gpu_data ] && [ -z "${JAXSEQ_DATA:-}" ]; then
+    export JAXSEQ_DATA="$PWD/.gpu_data"
+fi
 PY="${PYTHON:-python}"
+STAGES="${STAGES:-tests f32 bf16 memory lm w2v}"
+log="$out/log.txt"
 status=0
+
+stage() {  # stage NAME LIMIT_S COMMAND...: run COMMAND under a time limit, its output into the log
+    local name=$1 limit=$2
+    shift 2
+    case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
+    echo "== $name (limit $limit s): $*" | tee -a "$log"
+    timeout "$limit" "$@" 2>&1 | tee -a "$log"
+    local rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] || { echo "== $name: exit status $rc" | tee -a "$log"; status=1; }
+}
 
 {
     date -Is
     nvidia-smi -L 2>/dev/null || echo "nvidia-smi: not available"
     "$PY" -c "import jax, sys; print(sys.version); print('jax', jax.__version__, jax.devices())"
     "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 || true
-} > "$out/env.txt" 2>&1
-cat "$out/env.txt"
+    echo "JAXSEQ_DATA=${JAXSEQ_DATA:-}  STAGES=$STAGES"
+} 2>&1 | tee "$log"
 
-backend=$("$PY" -c 'import jax; print(jax.default_backend())' 2>/dev/null)
-echo "== tests/test_fused.py on $backend (limit 120 s)"
-timeout 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_fused.py 2>&1 | tee "$out/pytest_fused.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-
-# ANCHORS.md's shapes; f32 and bf16 in two runs so that a slow first half cannot starve the second
+stage tests 90 "$PY" -m pytest -q -p no:cacheprovider tests/test_fused.py
 for prec in f32 bf16; do
-    limit=$([ "$prec" = f32 ] && echo 170 || echo 150)
-    echo "== benchmarks/rnn_layers.py, ANCHORS shapes, $prec (limit $limit s)"
-    timeout "$limit" "$PY" benchmarks/rnn_layers.py --precisions "$prec" --runs 20 --tune-candidates 4 8 16 32 \
-        --shapes 100x64x512x512 100x256x1024x1024 512x32x256x256 \
-        --json "$out/rnn_layers_$prec.json" --table "$out/rnn_layers_$prec.md" 2>&1 | tee "$out/rnn_layers_$prec.txt"
-    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    limit=$([ "$prec" = f32 ] && echo 150 || echo 120)
+    stage "$prec" "$limit" "$PY" benchmarks/rnn_layers.py --precisions "$prec" --runs 10 --tune-candidates 4 8 16 32 \
+        --shapes 100x64x512x512 100x256x1024x1024 512x32x256x256 --json "$out/rnn_layers_$prec.json"
 done
+stage memory 30 "$PY" benchmarks/rnn_layers.py --memory-only --json "$out/memory.json"
+stage lm 60 "$PY" benchmarks/lm_throughput.py --preset gpu --steps 100 --json "$out/lm_throughput.json"
+stage w2v 90 "$PY" benchmarks/word2vec_throughput.py --preset gpu --runs 2 --json "$out/word2vec.json"
 
-echo "== BPTT memory (limit 40 s)"
-timeout 40 "$PY" benchmarks/rnn_layers.py --memory-only --json "$out/memory.json" 2>&1 | tee "$out/memory.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-
-echo "results in $out (exit status $status)"
+echo "results in $out (exit status $status)" | tee -a "$log"
 exit $status
