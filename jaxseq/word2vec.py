@@ -679,6 +679,7 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
     from jaxseq import word2vec_pipeline as pipe
 
     B, S = config.batch, config.steps_per_call
+    G = max(1, S // 8)
     total = total_words * config.epochs
     keep_d = jnp.asarray(keep_p, jnp.float32)
     cached = [] if total_words <= config.cache_words else None
@@ -703,8 +704,8 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
             p0, p1 = words_done / total, (words_done + read) / total
             words_done += read
             steps, first = -(-E // B), 0
-            while first < steps:  # calls of S steps, then the rest in powers of two (≤ log2 S + 1 compilations)
-                k = S if steps - first >= S else 1 << ((steps - first).bit_length() - 1)
+            while first < steps:  # calls of S steps, then of G = S/8 for the rest: two compilations,
+                k = S if steps - first >= S else G  # < G no-op steps a chunk (rows past E have y = −1)
                 yield ("call", functools.partial(run, x=x, y=y, start=jnp.int32(first * B), count=jnp.int32(E),
                                                  progress=jnp.asarray([p0, p1], jnp.float32), lr=lr,
                                                  min_frac=min_frac, steps=k), k)

@@ -263,3 +263,11 @@ def test_pipeline_choice():
     assert word2vec.resolve_pipeline("device") == "device"
     with pytest.raises(ValueError, match="`pipeline` must be one of"):
         word2vec.train(planted_corpus(5), dataclasses.replace(TINY, pipeline="gpu"))
+
+
+def test_device_pipeline_compiles_two_call_lengths():
+    config = dataclasses.replace(TINY, pipeline="device", steps_per_call=16, batch=64, dim=12)  # a config of its own
+    before = word2vec._run_slices._cache_size()
+    word2vec.train(planted_corpus(97), config)
+    word2vec.train(planted_corpus(131, seed=2), config)
+    assert word2vec._run_slices._cache_size() - before <= 2  # steps_per_call and steps_per_call // 8
