@@ -66,13 +66,25 @@ def main(argv=None) -> dict:
     for item in filter(None, args.set.split(",")):
         k, v = item.split("=", 1)
         overrides[k] = type(getattr(word2vec.Word2VecConfig, k))(v)
-    config = dataclasses.replace(word2vec.Word2VecConfig(), **SETTINGS, **overrides)
+    config = dataclasses.replace(word2vec.Word2VecConfig(), **{**SETTINGS, **overrides})
     path = word_corpora.enwiki_sample_path()
     n_words = sum(len(line.split()) for line in path.open(encoding="utf-8"))
 
     import jax
 
-    runs = []
+    report = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "device": str(jax.devices()[0]), "backend": jax.default_backend(), "jax": jax.__version__,
+        "python": sys.version.split()[0], "pipeline": word2vec.resolve_pipeline(config.pipeline),
+        "corpus_words": n_words, "config": dataclasses.asdict(config), "runs": [],
+    }
+
+    def save():
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(args.json, json.dumps(report, indent=1))
+
+    runs = report["runs"]
     for r in range(args.runs):
         t = time.perf_counter()
         result = word2vec.train(str(path), config)
@@ -82,30 +94,22 @@ def main(argv=None) -> dict:
                      "steady_words_per_s": n_words * (config.epochs - 1) / later if later else float("nan"),
                      "epoch_seconds": [h["seconds"] for h in result.history],
                      "final_loss": result.history[-1]["loss"]})
+        report["best_steady_words_per_s"] = max(r["steady_words_per_s"] for r in runs)
+        report["median_whole_call_words_per_s"] = statistics.median(r["whole_call_words_per_s"] for r in runs)
+        if report["backend"] != "cpu":
+            report["target_words_per_s"] = TARGET_GPU_WORDS_PER_S
+            report["met"] = report["best_steady_words_per_s"] >= TARGET_GPU_WORDS_PER_S
+        save()  # after every run: a run cut short by a time limit keeps the earlier ones
         print(f"run {r + 1}: {runs[-1]['whole_call_words_per_s']:,.0f} words/s whole call, "
               f"{runs[-1]['steady_words_per_s']:,.0f} steady (epochs 2-{config.epochs}), {wall:.2f} s", flush=True)
     figures = evaluation.evaluate(result.vectors)
-    report = {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "device": str(jax.devices()[0]), "backend": jax.default_backend(), "jax": jax.__version__,
-        "python": sys.version.split()[0], "pipeline": word2vec.resolve_pipeline(config.pipeline),
-        "corpus_words": n_words, "config": dataclasses.asdict(config), "runs": runs,
-        "best_steady_words_per_s": max(r["steady_words_per_s"] for r in runs),
-        "median_whole_call_words_per_s": statistics.median(r["whole_call_words_per_s"] for r in runs),
-        **{k: figures.get(k) for k in ("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy",
-                                       "wordsim353_error", "analogy_error")},
-    }
-    if report["backend"] != "cpu":
-        report["target_words_per_s"] = TARGET_GPU_WORDS_PER_S
-        report["met"] = report["best_steady_words_per_s"] >= TARGET_GPU_WORDS_PER_S
-    ws, sl, an = figures.get("wordsim353_spearman"), figures.get("simlex999_spearman"), figures.get("analogy_accuracy")
-    quality = (f"WordSim353 ρ {ws:.3f}, SimLex-999 ρ {sl:.3f}, analogies {100 * an:.2f}%" if ws is not None
-               else f"no quality figures: {figures.get('wordsim353_error')}")
+    report.update({k: v for k, v in figures.items() if k.endswith(("_spearman", "_accuracy", "_error"))})
+    save()
+    fmt = lambda key, scale=1.0, unit="": f"{scale * report[key]:.3f}{unit}" if report.get(key) is not None else "—"
     print(f"{report['device']} ({report['pipeline']} pipeline), batch {config.batch}, lr {config.lr}: "
-          f"best steady {report['best_steady_words_per_s']:,.0f} words/s; {quality}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(args.json, json.dumps(report, indent=1))
+          f"best steady {report['best_steady_words_per_s']:,.0f} words/s; WordSim353 ρ {fmt('wordsim353_spearman')}, "
+          f"SimLex-999 ρ {fmt('simlex999_spearman')}, analogies {fmt('analogy_accuracy', 100, '%')}"
+          + "".join(f"; {k}: {v}" for k, v in report.items() if k.endswith("_error")))
     return report
 
 

@@ -6,8 +6,6 @@ import os
 import tempfile
 from pathlib import Path
 
-_UMASK = os.umask(0o022)  # read once at import (setting it is process-wide), then put back
-os.umask(_UMASK)
 
 
 @contextlib.contextmanager
@@ -16,7 +14,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
     on success it is flushed to disk and renamed onto ``path``, on any error it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = _create_temp(path, suffix)
     try:
         if mode is None:
             os.close(fd)
@@ -26,7 +24,6 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".t
                 yield f
                 f.flush()
                 os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -44,3 +41,22 @@ def save_figure_atomic(fig, path: str | os.PathLike, **savefig_kwargs) -> None:
     with atomic_write(path, None, suffix=Path(path).suffix) as tmp:
         fig.savefig(tmp, **savefig_kwargs)
 
+
+def _create_temp(path: Path, suffix: str) -> tuple[int, str]:
+    """A new file next to `path`, opened for writing, with the permissions a plain ``open(path, "w")``
+    would give: the existing file's mode if there is one, else 0666 less the process's umask (which
+    the kernel applies here; ``tempfile.mkstemp`` would make it 0600)."""
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    for name in tempfile._get_candidate_names():  # random names, as mkstemp uses
+        tmp = str(path.parent / f".{path.name}.{name}{suffix}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            os.chmod(tmp, mode)
+        return fd, tmp
+    raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover

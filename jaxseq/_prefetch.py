@@ -27,11 +27,16 @@ def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
     """Yield the items of `items`, produced by a daemon thread at most `depth` items ahead.
 
     An exception raised by the producer is re-raised here, at the point in the sequence where it
-    happened. Closing the returned generator early (a `break`, an exception in the consumer) stops
-    the producer at its next item.
+    happened. Closing the returned generator (``.close()``, or a ``with contextlib.closing(...)``
+    around the loop) stops the producer within 0.1 s; a consumer that may stop early should close
+    it, since a generator kept alive by a traceback is not closed.
     """
-    if depth < 1:
+    if not isinstance(depth, int) or depth < 1:
         raise ValueError(f"`depth` must be a positive int; got {depth!r}")
+    return _prefetch(items, depth)
+
+
+def _prefetch(items: Iterable[T], depth: int) -> Iterator[T]:
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 

@@ -48,17 +48,19 @@ chunk's word ids to the device (once, for a corpus kept in memory) — the choic
 whose steps would otherwise wait for a host that builds examples at ≈ 10-20 M/s on one core.
 "auto" (the default) takes host on the CPU backend and device elsewhere. Both build the same
 examples; only the random draws differ. A corpus of at most `cache_words` words is read and
-encoded once and kept in memory as int32 ids (8 bytes a word) for the later epochs.
+encoded once and kept in memory as int32 ids (8 bytes a word; with the device pipeline on the
+device, padded to a power of two: at most 16 bytes a word) for the later epochs.
 
 **Reproducible.** The run is a function of the config and `seed`: the host draws come from
 ``numpy.random.default_rng(seed)``, the device draws from ``fold_in(PRNGKey(seed), step)`` (and, for
-the device pipeline, ``fold_in(PRNGKey(seed), chunk)``).
+the device pipeline, ``fold_in(fold_in(PRNGKey(seed), 2), chunk)``).
 On CPU the same seed gives the same vectors bit for bit; GPU scatter-adds sum in an unspecified
 order, so there the vectors agree only to rounding (XLA flag ``--xla_gpu_deterministic_ops``).
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import heapq
@@ -577,17 +579,31 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
             log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} per example, {int(n_ex):,} examples, "
                 f"{row['words_per_s']:,.0f} words/s")
 
-    ep_loss: list = []
-    ep_n: list = []
     if resolve_pipeline(config.pipeline) == "host":
         host = _host_calls(sentences, index, keep_p, config, total_words, np.random.default_rng(config.seed))
         items: Iterable = _bind_host_calls(prefetch(host, depth=8), run, S)
     else:
         items = _device_calls(sentences, index, keep_p, config, total_words, jax.random.fold_in(key, 2))
+    with contextlib.closing(items):  # stops the background producer if training fails
+        params, step = _consume(items, params, tables, step_key, step, finish, pending, bar)
+    finish(pending.pop())
+    jax.block_until_ready(params)
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - t_start
+    vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
+    total = total_words * config.epochs
+    return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
+
+
+def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pending: list, bar):
+    """Run the ("call", f, steps) items on the device; close an epoch at each ("epoch", e, lr_end)."""
+    ep_loss: list = []
+    ep_n: list = []
     for item in items:
         if item[0] == "call":
             _, call, n_steps = item
-            params, loss, n = call(params, tables, step_key, jnp.int32(step))
+            params, loss, n = call(params, tables, key, jnp.int32(step))
             ep_loss.append(loss)
             ep_n.append(n)
             step += n_steps
@@ -601,14 +617,7 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
                 finish(pending.pop())
             pending.append((item[1], ep_loss, ep_n, item[2]))
             ep_loss, ep_n = [], []
-    finish(pending.pop())
-    jax.block_until_ready(params)
-    if bar is not None:
-        bar.close()
-    wall = time.perf_counter() - t_start
-    vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
-    total = total_words * config.epochs
-    return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
+    return params, step
 
 
 def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
@@ -655,12 +664,13 @@ def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: W
 
 def _bind_host_calls(items: Iterable[tuple], run, steps: int) -> Iterator[tuple]:
     """Turn `_host_calls`' ("call", xs, ys, lrs) into ("call", f(params, tables, key, step0), steps)."""
-    for item in items:
-        if item[0] == "call":
-            _, xs, ys, lrs = item
-            yield ("call", functools.partial(run, xs=xs, ys=ys, lrs=lrs), steps)
-        else:
-            yield item
+    with contextlib.closing(items):
+        for item in items:
+            if item[0] == "call":
+                _, xs, ys, lrs = item
+                yield ("call", functools.partial(run, xs=xs, ys=ys, lrs=lrs), steps)
+            else:
+                yield item
 
 
 def resolve_pipeline(pipeline: str) -> str:
@@ -687,7 +697,10 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
     lr, min_frac = jnp.float32(config.lr), jnp.float32(config.min_lr_frac)
     words_done, n_chunk = 0, 0
     for epoch in range(config.epochs):
-        source: Iterable = cached if cached is not None and epoch > 0 else _chunks(sentences, index, config.chunk_words)
+        if cached is not None and epoch > 0:
+            source: Iterable = cached
+        else:  # reading and encoding the text in a background thread
+            source = prefetch(_chunks(sentences, index, config.chunk_words), depth=2)
         for chunk in source:
             if cached is None or epoch == 0:
                 ids, sid, read = chunk
@@ -698,7 +711,7 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
                     cached.append(chunk)
             ids_d, sid_d, n, read = chunk
             x, y, count = pipe.examples(jax.random.fold_in(key, n_chunk), ids_d, sid_d, n, keep_d,
-                                        window=config.window, model=config.model, pad=S * B)
+                                        window=config.window, model=config.model, pad=G * B)
             n_chunk += 1
             E = int(count)
             p0, p1 = words_done / total, (words_done + read) / total

@@ -19,11 +19,15 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
     assert path.read_text() == "new"
 
 
-def test_atomic_files_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
-    mask = os.umask(0o022)
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_new_files_follow_the_umask_and_replaced_files_keep_their_mode(tmp_path):
+    old_mask = os.umask(0o027)
     try:
         path = tmp_path / "f.txt"
         write_text_atomic(path, "x")
-        assert (os.stat(path).st_mode & 0o777) == 0o666 & ~mask
+        assert (os.stat(path).st_mode & 0o777) == 0o640  # as open() would make it (mkstemp: 0600)
+        os.chmod(path, 0o604)
+        write_text_atomic(path, "y")
+        assert (os.stat(path).st_mode & 0o777) == 0o604 and path.read_text() == "y"
     finally:
-        os.umask(mask)
+        os.umask(old_mask)
