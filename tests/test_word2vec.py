@@ -295,3 +295,20 @@ def test_device_pipeline_compiles_two_call_lengths():
     word2vec.train(planted_corpus(97), config)
     word2vec.train(planted_corpus(131, seed=2), config)
     assert word2vec._run_slices._cache_size() - before == 2  # steps_per_call and steps_per_call // 8
+
+
+def test_a_failing_run_leaves_no_producer_thread():
+    import threading
+
+    def boom(line):
+        raise RuntimeError("log failed")
+
+    before = {t for t in threading.enumerate() if t.name == "jaxseq-prefetch"}
+    try:  # the kept exception holds train's frames, as a notebook's last traceback does
+        word2vec.train(planted_corpus(200), dataclasses.replace(TINY, pipeline="host", epochs=40), log=boom)
+    except RuntimeError as e:  # > 8 calls are still to come: the producer is waiting to put one
+        error = e
+    assert str(error) == "log failed"
+    for t in {t for t in threading.enumerate() if t.name == "jaxseq-prefetch"} - before:
+        t.join(timeout=5.0)
+        assert not t.is_alive()
