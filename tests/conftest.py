@@ -1,8 +1,16 @@
-"""A strict test environment: rank promotion raises; float64 on request through the `x64` fixture."""
+"""A strict, quick test environment: rank promotion raises; float64 on request through the `x64`
+fixture; XLA compiles without LLVM optimisation."""
 import contextlib
+import os
 
-import jax
-import pytest
+# Most of the suite's time is XLA compiling many small programs; LLVM's optimisation passes are
+# most of that and buy nothing for test-sized arrays (results agree to rounding: no fast math either
+# way). Set before the first computation starts the backend; the notebook kernels inherit it.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
