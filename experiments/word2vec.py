@@ -6,6 +6,7 @@ Google analogies.
     python experiments/word2vec.py --corpus wikitext-2 --min-count 3
     python experiments/word2vec.py --corpus my_corpus.txt   # one sentence a line, streamed from disk
     python experiments/word2vec.py --preset gpu           # larger batches for an accelerator
+    python experiments/word2vec.py --pipeline device      # build examples on the device (the default off the CPU)
 
 Default: the 452,944-word English Wikipedia sample of gensim's test data (tokenised by gensim's
 WikiCorpus; without gensim, the embedded "pydocs" corpus), dim 100, window 5, 5 negatives, sample
