@@ -35,7 +35,7 @@ def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[
     """Build ``cls`` from defaults, then ``--preset NAME``, then explicit flags (later wins)."""
     presets = dict(presets)
     parser = argparse.ArgumentParser(description=description or (cls.__doc__ or "").split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     if presets:
         parser.add_argument("--preset", choices=sorted(presets), default=None,
                             help="a named set of overrides, applied before the other flags")
@@ -44,9 +44,10 @@ def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[
         kind = type(default) if default is not None else str
         help_text = f.metadata.get("help", "")
         if kind is bool:
-            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None,
+                                help=f"{help_text} (default: {default})".strip())
         else:
-            parser.add_argument(_flag(f.name), type=kind, default=None, help=f"{help_text} (default: {default})")
+            parser.add_argument(_flag(f.name), type=kind, default=None, help=f"{help_text} (default: {default})".strip())
     args = vars(parser.parse_args(argv))
     values: dict[str, Any] = {}
     preset = args.pop("preset", None)
