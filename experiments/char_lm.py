@@ -1,6 +1,6 @@
 """Character-level language model — jaxseq's main job.
 
-    python experiments/char_lm.py                        # embedded corpus, ~2.5-4 min on a 2-core CPU
+    python experiments/char_lm.py                        # embedded corpus, ~2-4 min on a 2-core CPU
     python experiments/char_lm.py --corpus tiny-shakespeare --steps 5000
     python experiments/char_lm.py --preset gpu           # a bigger model for an accelerator
     python experiments/char_lm.py --resume --steps 4000  # continue runs/char_lm to 4000 steps
@@ -8,7 +8,7 @@
 Default: a one-layer LSTM (256 units) on the embedded "pydocs" corpus (English prose from the Python
 standard library's docstrings), 2500 steps of 32 × 64 characters with Adam 3e-3 and clipping at 5.
 Expected (Python 3.11, 2-core CPU, 2026-11-26): validation 1.92 bits per character against a unigram
-baseline of 4.54, about 23k characters/s, samples that spell most common English words. Everything
+baseline of 4.54, 23k-50k characters/s (by the load), samples that spell most common English words. Everything
 lands in runs/char_lm (see `jaxseq.lm_train`).
 """
 import dataclasses
