@@ -16,6 +16,7 @@ import zipfile
 import pytest
 
 from jaxseq import corpora
+from jaxseq import pydocs as pydocs_recipe
 from jaxseq.corpora import (ChecksumError, CorpusUnavailableError, DownloadError, Part, RemoteFile,
                             download, load_corpus, split_text)
 
@@ -115,8 +116,8 @@ def test_embedded_corpus_is_english_and_nontrivial(pydocs):
 
 
 def test_embedded_corpus_is_deterministic(pydocs):
-    rebuilt = corpora.pydocs_documents.__wrapped__()  # a second build, bypassing the cache
-    assert rebuilt == corpora.pydocs_documents()
+    rebuilt = pydocs_recipe.pydocs_documents.__wrapped__()  # a second build, bypassing the cache
+    assert rebuilt == pydocs_recipe.pydocs_documents()
 
 
 def test_prose_filter_drops_code_and_keeps_sentences():
@@ -125,7 +126,7 @@ def test_prose_filter_drops_code_and_keeps_sentences():
            "    x = {'a': [1, 2]} if y else z  # the code that is not prose at all\n\n"
            "Args:\n    n: the number of things that this function reads.\n\n"
            "Short line.")
-    assert list(corpora.prose_paragraphs(doc)) == [
+    assert list(pydocs_recipe.prose_paragraphs(doc)) == [
         "Return the number of items in the container, counting duplicates."]
 
 
