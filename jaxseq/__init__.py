@@ -3,11 +3,12 @@
 Cells (each with Params, init, init_carry, step): `rnn`, `gru`, `lstm`.
 Unrolling and compositions: `unroll`, `bidirectional`, `stack`, `shapes`, `head`, `embedding`.
 Training: `losses`, `bptt`. Interop with PyTorch and flax: `interop`; flax Modules: `jaxseq.flax_modules`.
-Language models: `vocab`, `corpora`, `batching`, `lm`, `lm_train`, `sampling`, `scoring`, `diagnostics`.
+Language models: `vocab`, `corpora` (`pydocs`: the embedded corpus), `batching`, `lm`, `lm_train`, `sampling`,
+`scoring`, `diagnostics`.
 Sequence to sequence and classification: `classifier`, `tagger`, `attention`, `seq2seq`, `bleu`, `ctc`,
 `dates`, `supervised`.
-Word embeddings: `word_vectors`, `word2vec`, `glove`, `nplm`, `evaluation`, `debias`, `word_plots`,
-`word_corpora`, `embedding_runs` (imported on use).
+Word embeddings: `word_vectors`, `word2vec` (`word2vec_pipeline`: examples built on the device), `glove`,
+`nplm`, `evaluation`, `debias`, `word_plots`, `word_corpora`, `embedding_runs` (imported on use).
 Speed and scale: `fused` (custom-VJP fast path, `unroll(impl=...)`), `tune`, `cudnn`, `parallel`.
 """
 from jaxseq import (attention, bidirectional, bleu, bptt, cell, classifier, ctc, diagnostics, embedding, gru, head,
