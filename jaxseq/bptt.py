@@ -86,13 +86,21 @@ def windows(xs: Array, k: int) -> Array:
 def truncated_unroll(step: Callable, params: PyTree, carry: PyTree, xs: Array, k: int,
                      **unroll_kwargs: Any) -> tuple[PyTree, Array]:
     """Unroll over xs (t, ..., i) window by window of k steps, the carry passed between windows
-    under `stop_gradient`: the same forward numbers as `unroll`, gradients truncated to k steps.
+    under `stop_gradient`: the same forward numbers as `unroll` (``reverse`` and
+    ``return_carries`` included), gradients truncated to k steps. The initial carry a<0> keeps its
+    gradient through the first window (the last one in time when ``reverse``).
     For padded batches cut the stream yourself and use `make_tbptt_step`."""
     if "mask" in unroll_kwargs or "lengths" in unroll_kwargs:
         raise ValueError("`truncated_unroll` takes no `mask`/`lengths`; cut padded batches into windows yourself")
-    def one_window(c, xw):
-        c, ys = unroll(step, params, lax.stop_gradient(c), xw, **unroll_kwargs)
-        return c, ys
+    reverse = bool(unroll_kwargs.get("reverse", False))
+    ws = windows(xs, k)
+    carry, y_first = unroll(step, params, carry, ws[-1] if reverse else ws[0], **unroll_kwargs)
 
-    carry, ys = lax.scan(one_window, carry, windows(xs, k))
-    return carry, ys.reshape(xs.shape[:-1] + ys.shape[-1:])
+    def one_window(c, xw):
+        return unroll(step, params, lax.stop_gradient(c), xw, **unroll_kwargs)
+
+    carry, ys = lax.scan(one_window, carry, ws[:-1] if reverse else ws[1:], reverse=reverse)
+    join = (lambda first, rest: jnp.concatenate([rest, first[None]])) if reverse else \
+        (lambda first, rest: jnp.concatenate([first[None], rest]))
+    ys = jax.tree_util.tree_map(join, y_first, ys)
+    return carry, jax.tree_util.tree_map(lambda a: a.reshape((xs.shape[0],) + a.shape[2:]), ys)

@@ -184,6 +184,18 @@ def test_truncated_bptt_carries_state_and_cuts_gradients():
                                jaxseq.unroll(lstm.step, cell, c0, x)[1], rtol=1e-6, atol=1e-6)
     g = jax.grad(lambda x: jnp.sum(bptt.truncated_unroll(lstm.step, cell, c0, x, 4)[1][-1]))(x)
     assert float(jnp.abs(g[:8]).max()) == 0.0 and float(jnp.abs(g[8:]).max()) > 0.0
+    # reverse and return_carries give unroll's numbers too; a<0> keeps its gradient from the first window
+    for kwargs in (dict(reverse=True), dict(return_carries=True), dict(reverse=True, return_carries=True)):
+        got, want = bptt.truncated_unroll(lstm.step, cell, c0, x, 4, **kwargs), jaxseq.unroll(lstm.step, cell, c0, x, **kwargs)
+        for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    for reverse, window in ((False, slice(0, 4)), (True, slice(8, 12))):
+        first_window_loss = lambda c: jnp.sum(bptt.truncated_unroll(lstm.step, cell, c, x, 4, reverse=reverse)[1][window])
+        full = lambda c: jnp.sum(jaxseq.unroll(lstm.step, cell, c, x, reverse=reverse)[1][window])
+        g_t, g_f = jax.grad(first_window_loss)(c0), jax.grad(full)(c0)
+        assert float(jnp.abs(g_t.a).max()) > 0
+        for a, b in zip(jax.tree_util.tree_leaves(g_t), jax.tree_util.tree_leaves(g_f)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="multiple of the window length"):
         bptt.windows(x, 5)
 
