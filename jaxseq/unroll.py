@@ -203,10 +203,18 @@ def unroll(
         else:
             x, mt = inp
             c_new, y = body_step(params, c, x)
-            c_new = jax.tree_util.tree_map(lambda n, o: jnp.where(mt[..., None], n, o), c_new, c)
-            y = jax.tree_util.tree_map(lambda v: jnp.where(mt[..., None], v, jnp.zeros_like(v)), y)
+            c_new = jax.tree_util.tree_map(lambda n, o: jnp.where(_over(mt, n, "carry"), n, o), c_new, c)
+            y = jax.tree_util.tree_map(lambda v: jnp.where(_over(mt, v, "output"), v, jnp.zeros_like(v)), y)
         _checks.same_tree("carry", c, c_new, "the carry that `step` returns")
         return c_new, ((y, c_new) if return_carries else y)
 
     scanned = inputs if m is None else (inputs, m)
     return lax.scan(body, carry, scanned, reverse=reverse, unroll=unroll)
+
+
+def _over(mt: Array, leaf: Array, what: str) -> Array:
+    """The step mask mt (*batch) shaped to broadcast over a carry or output leaf (*batch, ...)."""
+    if leaf.shape[: mt.ndim] != mt.shape:
+        raise ValueError(f"with a mask, every {what} array of `step` must start with the batch shape "
+                         f"{tuple(mt.shape)}; got one of shape {tuple(leaf.shape)}")
+    return mt.reshape(mt.shape + (1,) * (leaf.ndim - mt.ndim))

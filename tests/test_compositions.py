@@ -218,3 +218,24 @@ def test_classifier_padded_batch_equals_each_sequence_alone_and_freezing(bi):
     state, _ = step(bptt.init_train_state(params, opt), tokens, lengths, labels)
     np.testing.assert_array_equal(state.params.embedding.E, params.embedding.E)
     assert not np.allclose(state.params.head.w_ya, params.head.w_ya)
+
+
+def test_masks_fit_carries_and_outputs_of_any_rank():
+    """A custom step with a (b, 2, 3) carry and one scalar output per example: padded steps keep
+    each example's carry and give 0, as if each sequence ran alone."""
+    def step(params, carry, x):  # x (b, 1)
+        carry = carry * params + x[..., None]
+        return carry, jnp.sum(carry, axis=(-2, -1))
+
+    xs = jnp.arange(1.0, 7.0).reshape(3, 2, 1)
+    c0 = jnp.zeros((2, 2, 3))
+    carry, ys = jaxseq.unroll(step, 0.5, c0, xs, lengths=jnp.array([3, 1]), impl="scan")
+    assert ys.shape == (3, 2)
+    alone1 = jaxseq.unroll(step, 0.5, c0[1:], xs[:1, 1:], impl="scan")
+    np.testing.assert_allclose(carry[1], alone1[0][0])
+    np.testing.assert_allclose(ys[:, 1], [float(alone1[1][0, 0]), 0.0, 0.0])
+    alone0 = jaxseq.unroll(step, 0.5, c0[:1], xs[:, :1], impl="scan")
+    np.testing.assert_allclose(carry[0], alone0[0][0])
+    np.testing.assert_allclose(ys[:, 0], alone0[1][:, 0])
+    with pytest.raises(ValueError, match="must start with the batch shape"):
+        jaxseq.unroll(lambda p, c, x: (c, jnp.zeros(5)), 0.5, c0, xs, lengths=jnp.array([3, 1]), impl="scan")
