@@ -66,9 +66,17 @@ def unroll(
     """Run ``step`` forwards and ``step_bwd`` (default: ``step``) backwards over xs (t, ..., i).
 
     ``carry`` is a ``Carry(fwd, bwd)`` of initial carries (see `init_carry`). Returns ``(Carry(fwd_final, bwd_final), ys)`` with ys
-    (t, ..., 2h) for concat or (t, ..., h) for sum. ``unroll_kwargs`` go to `jaxseq.unroll`.
+    (t, ..., 2h) for concat or (t, ..., h) for sum. ``unroll_kwargs`` go to `jaxseq.unroll`
+    (except ``reverse`` and ``return_carries``, which are refused).
     """
     _checks.one_of("merge", merge, MERGES)
+    for name in ("reverse", "return_carries"):
+        if unroll_kwargs.get(name):
+            raise ValueError(f"`bidirectional.unroll` takes no `{name}`: "
+                             + ("it runs one direction of each already" if name == "reverse" else
+                                "it returns merged outputs; unroll each direction with `jaxseq.unroll` for every carry"))
+    unroll_kwargs.pop("reverse", None)
+    unroll_kwargs.pop("return_carries", None)
     if not isinstance(carry, tuple) or len(carry) != 2:
         raise ValueError(f"`carry` must be a bidirectional.Carry(fwd, bwd); got {type(carry).__name__}")
     c_f, y_f = _unroll(step, params.fwd, carry[0], xs, mask=mask, lengths=lengths, **unroll_kwargs)

@@ -93,6 +93,9 @@ def unroll(
         raise ValueError(f"`carries` must be a tuple of {len(params)} layer carries; got {n}")
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"`dropout_rate` must be in [0, 1); got {dropout_rate}")
+    if unroll_kwargs.get("return_carries"):
+        raise ValueError("`stack.unroll` takes no `return_carries`: it returns the top layer's outputs; "
+                         "unroll the layers one by one with `jaxseq.unroll` for every carry")
     if dropout_rate > 0.0 and key is None:
         raise ValueError("`key` is required when `dropout_rate` > 0")
     keys = jax.random.split(key, len(params)) if key is not None else [None] * len(params)

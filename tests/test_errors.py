@@ -86,3 +86,18 @@ def test_other_bad_arguments():
 def test_errors_are_raised_under_jit_too():
     with pytest.raises(ValueError, match="input_size"):
         jax.jit(lambda x: jaxseq.unroll(lstm.step, P, C, x))(jnp.ones((7, 3, 6)))
+
+
+def test_compositions_refuse_unroll_arguments_they_cannot_honour():
+    xs = jnp.zeros((4, 2, 3))
+    bp = bidirectional.init(KEY, lstm.init, 3, 5)
+    bc = bidirectional.init_carry(lstm.init_carry, bp, (2,))
+    with pytest.raises(ValueError, match="takes no `reverse`"):
+        bidirectional.unroll(lstm.step, bp, bc, xs, reverse=True)
+    with pytest.raises(ValueError, match="takes no `return_carries`"):
+        bidirectional.unroll(lstm.step, bp, bc, xs, return_carries=True)
+    assert bidirectional.unroll(lstm.step, bp, bc, xs, reverse=False)[1].shape == (4, 2, 10)
+    sp = stack.init(KEY, lstm.init, 3, [5, 5])
+    sc = stack.init_carry(lstm.init_carry, sp, (2,))
+    with pytest.raises(ValueError, match="takes no `return_carries`"):
+        stack.unroll(lstm.step, sp, sc, xs, return_carries=True)
