@@ -204,7 +204,7 @@ def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:
     letters = lambda ids: "".join("abcdefghijklmnopqrstuvwxyz"[i - 1] if i <= 26 else f"<{i}>" for i in ids)
     lines = [f"ref {letters(r):12} greedy {letters(g):12} beam {letters(b):12}"
              f"{'' if g == r and b == r else '  ✗'}" for r, g, b in zip(refs, greedy_hyps, beam_hyps)]
-    (out / "examples.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    experiment.write_text(out / "examples.txt", "\n".join(lines) + "\n")
     summary = {
         "label_error_rate": {"greedy": ler_greedy, "prefix_beam": ler_beam},
         "test_loss": test_loss,

@@ -180,7 +180,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
             heatmaps = (g.alphas, g.tokens, g.lengths)
 
     checkpoint.save(out / "checkpoint.msgpack", {m: s.params for m, s in states.items()})
-    (out / "predictions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    experiment.write_text(out / "predictions.txt", "\n".join(lines) + "\n")
     experiment.plot_curves(out / "loss.png", metrics.rows, "step", [f"{m}_train_loss" for m in MODELS],
                            title="date translation: training loss", ylabel="nats / target character")
     experiment.plot_curves(out / "exact_match.png", metrics.rows, "step", [f"{m}_exact_match" for m in MODELS],

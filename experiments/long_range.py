@@ -257,11 +257,11 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     plot_losses(out / "loss.png", rows, list(results), config)
     plot_gradients(out / "gradients.png", untrained_norms, results, config)
     table = results_table(results)
-    (out / "results.md").write_text(
+    experiment.write_text(out / "results.md",
         f"# Adding problem, T = {config.length}\n\n{config.steps} steps of batch {config.batch}, hidden "
         f"{config.hidden}, Adam lr {config.lr}; clipped runs clip the global gradient norm at {config.clip}.\n"
         f"Test set: {config.test_size} sequences. Grad reach = ‖dL/da<1>‖ / ‖dL/da<T>‖ on {n_grad} of them.\n\n"
-        f"{table}\n", encoding="utf-8")
+        f"{table}\n")
     summary = {**results, "baseline_mse": BASELINE_MSE, "steps": config.steps, "wall_s": wall_s,
                "device": str(jax.devices()[0]), "config": dataclasses.asdict(config)}
     experiment.write_json(out / "summary.json", summary)

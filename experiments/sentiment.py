@@ -173,7 +173,7 @@ def train(config: Config, *, log=print):
              f"Classifier: {config.cell} ({config.hidden} units), Adam {config.lr}, {config.steps} full-batch steps.\n",
              "| embedding | test accuracy (mean ± sd over folds) |", "|---|---|"]
     lines += [f"| {s} | {100 * r['mean']:.1f}% ± {100 * r['sd']:.1f} |" for s, r in rows.items()]
-    (out / "results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    experiment.write_text(out / "results.md", "\n".join(lines) + "\n")
     summary = {"accuracy": rows, "sentences": len(texts), "task_words": task_words, "covered": known,
                "pretrained": source, "wall_s": time.perf_counter() - t0, "device": str(jax.devices()[0]),
                "config": dataclasses.asdict(config)}

@@ -157,10 +157,10 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     table += [f"| {v} {config.cell} | {summary['accuracy'][v]:.4f} | {summary['sequence_accuracy'][v]:.4f} |"
               for v in VARIANTS]
     table += [f"| majority tag | {majority:.4f} | |", f"| best without the future | {bound:.4f} | |"]
-    (out / "results.md").write_text(
+    experiment.write_text(out / "results.md",
         f"# Tagging by the future ({config.n_test} held-out sequences)\n\nTag of x<t>: does the same symbol appear "
         f"again later? ({config.symbols} symbols, lengths {config.min_len}-{config.max_len}, {config.steps} steps)\n\n"
-        + "\n".join(table) + "\n", encoding="utf-8")
+        + "\n".join(table) + "\n")
     summary.update(majority=majority, future_blind_bound=bound, wall_s=time.perf_counter() - t0,
                    device=str(jax.devices()[0]), config=dataclasses.asdict(config))
     experiment.write_json(out / "summary.json", summary)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional, Sequence
 import jax
 
 from jaxseq import evaluation, experiment
+from jaxseq._files import write_text_atomic
 from jaxseq.word_vectors import WordVectors, save_word2vec
 
 PROBE_WORDS = ("king", "queen", "man", "woman", "boy", "girl", "france", "paris", "germany", "berlin", "italy",
@@ -43,8 +44,7 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
     figures = evaluation.evaluate(vectors)
     probes = probe_words(vectors)
     neighbours = {w: [n for n, _ in evaluation.nearest(vectors, w, 8)] for w in probes[:12]}
-    (out / "neighbours.txt").write_text("".join(f"{w}: {' '.join(ns)}\n" for w, ns in neighbours.items()),
-                                        encoding="utf-8")
+    write_text_atomic(out / "neighbours.txt", "".join(f"{w}: {' '.join(ns)}\n" for w, ns in neighbours.items()))
     made = []
     if pictures and len(probes) >= 3:
         from jaxseq import word_plots

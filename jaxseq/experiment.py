@@ -64,6 +64,11 @@ def config_to_dict(config) -> dict:
     return dataclasses.asdict(config)
 
 
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a UTF-8 text file atomically (a reader sees the old file or the new one)."""
+    write_text_atomic(path, text)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
@@ -89,8 +94,18 @@ class Metrics:
 
     @staticmethod
     def read(path: str | os.PathLike) -> list[dict]:
+        """The rows of a metrics file: integers as int (so that a resumed run writes "6", not "6.0"),
+        other numbers as float, empty cells as None."""
+        def value(v: str):
+            if v == "":
+                return None
+            try:
+                return int(v)
+            except ValueError:
+                return float(v)
+
         with open(path, newline="") as f:
-            return [{k: float(v) if v not in ("",) else None for k, v in r.items()} for r in csv.DictReader(f)]
+            return [{k: value(v) for k, v in r.items()} for r in csv.DictReader(f)]
 
 
 def plot_curves(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], x: str, ys: Sequence[str], *,

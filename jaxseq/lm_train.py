@@ -28,6 +28,7 @@ import optax
 from tqdm.auto import tqdm
 
 from jaxseq import _checks, batching, bptt, cell, checkpoint, corpora, experiment, lm, parallel, sampling
+from jaxseq._files import write_text_atomic
 from jaxseq.vocab import LEVELS, Vocab, detokenize, tokenize
 
 CKPT = "checkpoint.msgpack"
@@ -288,7 +289,7 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     if config.samples > 0:
         texts = sample_texts(state.params, data.vocab, config.level, "", n=config.samples, length=config.sample_len,
                              temperature=config.temperature, seed=config.seed)
-        (out / "samples.txt").write_text("\n\n---\n\n".join(texts) + "\n", encoding="utf-8")
+        write_text_atomic(out / "samples.txt", "\n\n---\n\n".join(texts) + "\n")
         summary["samples"] = texts
     experiment.write_json(out / "summary.json", summary)
     return state, summary

@@ -155,6 +155,10 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     split = json.loads((tmp_path / "split" / "summary.json").read_text())
     assert split["steps"] == 16
     np.testing.assert_allclose(full["valid_loss"], split["valid_loss"], rtol=1e-5)
+    # the resumed metrics file reads like the uninterrupted one: integer steps, no "5.0"
+    steps = [line.split(",")[0] for line in (tmp_path / "split" / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == [line.split(",")[0] for line in (tmp_path / "full" / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == ["5", "10", "15", "16"]
 
 
 def test_word_lm_smoke(tmp_path):
