@@ -15,6 +15,8 @@ def input_weights(key, input_size: int, hidden_size: int, gates: int, dtype):
 
 
 def recurrent_weights(key, hidden_size: int, gates: int, dtype):
-    """(h, gates*h): orthogonal, one independent h × h block per gate."""
+    """(h, gates*h): orthogonal, one independent h × h block per gate. The QR factorisation runs in
+    float32 at least (LAPACK has no bfloat16 or float16), then the result is cast to `dtype`."""
     keys = jax.random.split(key, gates)
-    return jnp.concatenate([_orthogonal(k, (hidden_size, hidden_size), dtype) for k in keys], axis=1)
+    work = jnp.promote_types(dtype, jnp.float32)
+    return jnp.concatenate([_orthogonal(k, (hidden_size, hidden_size), work) for k in keys], axis=1).astype(dtype)

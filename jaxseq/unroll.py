@@ -164,6 +164,9 @@ def unroll(
     if unroll != "auto":
         _checks.positive_int("unroll", unroll)
     _checks.one_of("impl", impl, IMPLS)
+    if fused.kind_of(step, params) is not None and xs.shape[-1] != params.w_ax.shape[0]:
+        raise ValueError(f"`xs` must have shape (time, ..., {params.w_ax.shape[0]}) for these params (input size "
+                         f"{params.w_ax.shape[0]}); got {tuple(xs.shape)}")
     m = resolve_mask(xs, mask, lengths)
     impl = _choose_impl(step, params, carry, xs, impl, hoist=hoist, remat=remat, compute_dtype=compute_dtype)
     if impl == "cudnn":

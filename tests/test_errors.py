@@ -13,7 +13,7 @@ XS = jnp.ones((7, 3, 4))
 
 
 def test_wrong_input_size():
-    with pytest.raises(ValueError, match=r"`x` must have shape \(\.\.\., 4\) with 4 = input_size; got \(7, 3, 6\)"):
+    with pytest.raises(ValueError, match=r"`xs` must have shape \(time, \.\.\., 4\) for these params \(input size 4\); got \(7, 3, 6\)"):
         jaxseq.unroll(lstm.step, P, C, jnp.ones((7, 3, 6)))
     with pytest.raises(ValueError, match=r"`x` must have shape \(\.\.\., 4\).*got \(3, 6\)"):
         lstm.step(P, C, jnp.ones((3, 6)))
@@ -84,7 +84,7 @@ def test_other_bad_arguments():
 
 
 def test_errors_are_raised_under_jit_too():
-    with pytest.raises(ValueError, match="input_size"):
+    with pytest.raises(ValueError, match="input size 4"):
         jax.jit(lambda x: jaxseq.unroll(lstm.step, P, C, x))(jnp.ones((7, 3, 6)))
 
 
