@@ -201,3 +201,10 @@ def test_gru_forms_are_distinct():
         p = gru.init(jax.random.PRNGKey(0), I, H, form=form)
         ys.append(jaxseq.unroll(gru.step, p, gru.init_carry(p, (B,)), jnp.ones((T, B, I)))[1])
     assert not np.allclose(ys[0], ys[1]) and not np.allclose(ys[0], ys[2])
+
+
+def test_bfloat16_params_initialise_with_orthogonal_recurrent_blocks():
+    p = lstm.init(jax.random.PRNGKey(0), 3, 8, dtype=jnp.bfloat16)
+    assert p.w_aa.dtype == jnp.bfloat16 and p.w_ax.dtype == jnp.bfloat16
+    block = np.asarray(p.w_aa[:, :8], np.float32)
+    np.testing.assert_allclose(block.T @ block, np.eye(8), atol=0.05)  # bf16 has 8 bits of mantissa
