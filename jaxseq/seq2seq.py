@@ -99,11 +99,15 @@ def init(key, src_vocab_size: int, tgt_vocab_size: int, *, cell_kind: str = "lst
     if bridge == "final" and encoder_size != decoder_size:
         raise ValueError(f'bridge="final" starts the decoder from the encoder\'s carry, so `decoder_size` must equal '
                          f'`encoder_size` = {encoder_size}; got {decoder_size} (use bridge="dense")')
+    d_a = 2 * encoder_size if bidirectional_encoder else encoder_size
+    if attention_kind == "dot" and decoder_size != d_a:
+        raise ValueError(f'attention_kind="dot" scores s<t> · a<t\'>, so `decoder_size` must equal the annotation size '
+                         f'{d_a} (`encoder_size`{" × 2, bidirectional" if bidirectional_encoder else ""}); got '
+                         f'{decoder_size} (use attention_kind="general" or "additive")')
     k_se, k_te, k_enc, k_br, k_att, k_dec, k_head = jax.random.split(key, 7)
     init_cell = lambda k, i, h: cell.init(cell_kind, k, i, h, dtype=dtype)
     encoder = (bidirectional.init(k_enc, init_cell, embed_dim, encoder_size) if bidirectional_encoder
                else init_cell(k_enc, embed_dim, encoder_size))
-    d_a = 2 * encoder_size if bidirectional_encoder else encoder_size
     att = None
     if attention_kind is not None:
         att = attention.init(k_att, decoder_size, d_a, kind=attention_kind, attention_size=attention_size, dtype=dtype)

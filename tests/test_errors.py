@@ -101,3 +101,13 @@ def test_compositions_refuse_unroll_arguments_they_cannot_honour():
     sc = stack.init_carry(lstm.init_carry, sp, (2,))
     with pytest.raises(ValueError, match="takes no `return_carries`"):
         stack.unroll(lstm.step, sp, sc, xs, return_carries=True)
+
+
+def test_seq2seq_dot_attention_size_error_names_the_seq2seq_arguments():
+    from jaxseq import seq2seq
+
+    with pytest.raises(ValueError, match=r"`decoder_size` must equal the annotation size 16 \(`encoder_size` × 2"):
+        seq2seq.init(KEY, 10, 10, embed_dim=4, encoder_size=8, decoder_size=8, bidirectional_encoder=True,
+                     attention_kind="dot")
+    assert seq2seq.init(KEY, 10, 10, embed_dim=4, encoder_size=8, decoder_size=16, bidirectional_encoder=True,
+                        attention_kind="dot") is not None
