@@ -30,7 +30,11 @@ def check_options(vocab_size: int, temperature: float, top_k: Optional[int], top
 
 
 def filter_logits(logits: Array, *, top_k: Optional[int] = None, top_p: Optional[float] = None) -> Array:
-    """Set the logits of tokens outside the top-k / top-p set to −inf; logits (..., v)."""
+    """Set the logits of tokens outside the top-k / top-p set to −inf; logits (..., v).
+
+    Both are thresholds on the logit: tokens tied with the k-th largest (or with the last token of
+    the top-p set) stay, so a tie can keep more than k tokens (top_k=1 on [1, 1, 1, 0] keeps three).
+    """
     neg = jnp.full_like(logits, -jnp.inf)
     if top_k is not None:
         kth = jax.lax.top_k(logits, top_k)[0][..., -1:]
