@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -50,13 +50,12 @@ def _create_temp(path: Path, suffix: str) -> tuple[int, str]:
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
-    for name in tempfile._get_candidate_names():  # random names, as mkstemp uses
-        tmp = str(path.parent / f".{path.name}.{name}{suffix}")
+    while True:  # a random name; O_EXCL makes a clash (1 in 2^64) fail over to another one
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(8)}{suffix}")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
+        except FileExistsError:  # pragma: no cover
             continue
         if mode is not None:
             os.chmod(tmp, mode)
         return fd, tmp
-    raise FileExistsError(f"no free temporary name next to {path}")  # pragma: no cover

@@ -64,9 +64,7 @@ def config_to_dict(config) -> dict:
     return dataclasses.asdict(config)
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a UTF-8 text file atomically (a reader sees the old file or the new one)."""
-    write_text_atomic(path, text)
+write_text = write_text_atomic  # a UTF-8 text file, written atomically (for the run folders)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
