@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import bidirectional, bptt, cell, checkpoint, ctc, experiment, head, supervised
+from jaxseq import bidirectional, bptt, cell, checkpoint, ctc, experiment, head, parallel, supervised
 from jaxseq.typing import Array, PyTree
 
 BLANK = 0
@@ -164,7 +164,8 @@ def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:
         f"{config.min_labels}-{config.max_labels} symbols each")
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
-    train_step = jax.jit(bptt.make_train_step(loss, optimizer))
+    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss, optimizer)),  # every local device
+                                        batch_argnums=(1, 2, 3, 4), batch_axis=(1, 0, 1, 0))
     logits_fn = jax.jit(apply)
     order = supervised.Minibatches(config.n_train, config.batch, config.seed)
 
@@ -213,6 +214,7 @@ def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:
         "prefix_beam_s": beam_s,
         "wall_s": time.perf_counter() - t0,
         "device": str(jax.devices()[0]),
+        "devices": parallel.device_count(train_step),
         "config": dataclasses.asdict(config),
     }
     experiment.write_json(out / "summary.json", summary)

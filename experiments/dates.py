@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import attention, bptt, checkpoint, dates, experiment, seq2seq, supervised
+from jaxseq import attention, bptt, checkpoint, dates, experiment, parallel, seq2seq, supervised
 
 MODELS = ("no_attention", "attention")
 MAX_LEN = 11  # YYYY-MM-DD and <eos>
@@ -132,7 +132,8 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
     loss_fn = lambda p, s, sl, t, tl: seq2seq.loss(p, s, sl, t, tl, bos_id=dates.BOS)
-    train_step = jax.jit(bptt.make_train_step(loss_fn, optimizer))
+    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss_fn, optimizer)),  # every local device
+                                        batch_argnums=(1, 2, 3, 4), batch_axis=(1, 0, 1, 0))
     greedy = jax.jit(lambda p, s, sl: seq2seq.greedy_decode(p, s, sl, bos_id=dates.BOS, eos_id=dates.EOS,
                                                             max_len=MAX_LEN, pad_id=dates.PAD))
     beam = jax.jit(lambda p, s, sl: seq2seq.best_beam(seq2seq.beam_search(
@@ -188,6 +189,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     plot_heatmaps(out / "attention.png", data, *heatmaps, n=min(config.n_heatmaps, len(data.test)))
     summary.update(wall_s=time.perf_counter() - t_start, n_train=len(data.train), n_test=len(data.test),
                    src_vocab_size=len(data.src_vocab), device=str(jax.devices()[0]),
+                   devices=parallel.device_count(train_step),
                    config=dataclasses.asdict(config))
     experiment.write_json(out / "summary.json", summary)
     return states, summary

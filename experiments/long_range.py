@@ -44,7 +44,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from jaxseq import _checks, bptt, cell, diagnostics, experiment, head
+from jaxseq import _checks, bptt, cell, diagnostics, experiment, head, parallel
 from jaxseq.typing import Array, PyTree
 from jaxseq.unroll import unroll
 
@@ -188,10 +188,12 @@ def train_variant(config: Config, kind: str, clip: bool, params: Model) -> tuple
     optimizer = make_optimizer(config, clip)
     base_step = bptt.make_train_step(mse, optimizer)
 
-    @jax.jit
-    def train_step(state, xs, y):
+    def step(state, xs, y):
         state, loss = base_step(state, xs, y)
         return state, loss, state.opt_state[0].norm
+
+    # xs (T, b, 2), y (b,): the batch split over every local device (one device: plain jit)
+    train_step = parallel.data_parallel(jax.jit(step), batch_argnums=(1, 2), batch_axis=(1, 0))
 
     state = bptt.init_train_state(params, optimizer)
     name = kind + ("+clip" if clip else "")
@@ -206,7 +208,8 @@ def train_variant(config: Config, kind: str, clip: bool, params: Model) -> tuple
         norms.append(norm)
         if (s + 1) % 50 == 0 or s + 1 == config.steps:
             bar.set_postfix(loss=f"{float(jnp.mean(jnp.stack(losses[-50:]))):.4f}")
-    return state, {"loss": np.asarray(jnp.stack(losses)), "grad_norm": np.asarray(jnp.stack(norms))}
+    return state, {"loss": np.asarray(jnp.stack(losses)), "grad_norm": np.asarray(jnp.stack(norms)),
+                   "devices": parallel.device_count(train_step)}
 
 
 def train(config: Config, *, log=print) -> tuple[dict, dict]:
@@ -223,7 +226,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
 
     t0 = time.perf_counter()
     rows = [{"step": s + 1} for s in range(config.steps)]
-    results, trained, untrained_norms = {}, {}, {}
+    results, trained, untrained_norms, devices = {}, {}, {}, 1
     for kind in kinds:
         params0 = init_model(kind, init_key(config), config.hidden)  # the same start for both variants
         untrained_norms[kind] = np.asarray(grad_norms(params0, g_xs, g_y))
@@ -231,6 +234,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
             name = kind + ("+clip" if clip else "")
             t_var = time.perf_counter()
             state, curves = train_variant(config, kind, clip, params0)
+            devices = curves["devices"]
             for r, loss, norm in zip(rows, curves["loss"], curves["grad_norm"]):
                 r[f"{name}_loss"] = float(loss)
                 r[f"{name}_grad_norm"] = float(norm)
@@ -263,7 +267,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
         f"Test set: {config.test_size} sequences. Grad reach = ‖dL/da<1>‖ / ‖dL/da<T>‖ on {n_grad} of them.\n\n"
         f"{table}\n")
     summary = {**results, "baseline_mse": BASELINE_MSE, "steps": config.steps, "wall_s": wall_s,
-               "device": str(jax.devices()[0]), "config": dataclasses.asdict(config)}
+               "device": str(jax.devices()[0]), "devices": devices, "config": dataclasses.asdict(config)}
     experiment.write_json(out / "summary.json", summary)
     return trained, summary
 

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import bptt, checkpoint, experiment, supervised, tagger
+from jaxseq import bptt, checkpoint, experiment, parallel, supervised, tagger
 
 VARIANTS = ("unidirectional", "bidirectional")
 
@@ -122,7 +122,8 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
         f"best without the future {bound:.3f}")
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
-    train_step = jax.jit(bptt.make_train_step(tagger.loss, optimizer))
+    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(tagger.loss, optimizer)),  # every local device
+                                        batch_argnums=(1, 2, 3), batch_axis=(1, 0, 1))
     accuracy = jax.jit(tagger.accuracy)
     order = supervised.Minibatches(config.n_train, config.batch, config.seed)
     batch_at = lambda s: tuple(jnp.asarray(a) for a in (x[:, order.at(s)], x_len[order.at(s)], y[:, order.at(s)]))
@@ -162,7 +163,8 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
         f"again later? ({config.symbols} symbols, lengths {config.min_len}-{config.max_len}, {config.steps} steps)\n\n"
         + "\n".join(table) + "\n")
     summary.update(majority=majority, future_blind_bound=bound, wall_s=time.perf_counter() - t0,
-                   device=str(jax.devices()[0]), config=dataclasses.asdict(config))
+                   device=str(jax.devices()[0]), devices=parallel.device_count(train_step),
+                   config=dataclasses.asdict(config))
     experiment.write_json(out / "summary.json", summary)
     return states, summary
 

@@ -281,6 +281,7 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
         "vocab_size": len(data.vocab),
         "corpus": data.source,
         "device": str(jax.devices()[0]),
+        "devices": parallel.device_count(train_step),
         "config": dataclasses.asdict(config),
     }
     if len(data.test) > 2:

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import _checks, embedding, head
+from jaxseq import _checks, embedding, head, parallel
 from jaxseq._ops import add_bias
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
@@ -179,7 +179,8 @@ def _padded(a: np.ndarray, size: int, fill=0) -> np.ndarray:
 
 def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
           log: Optional[Callable[[str], Any]] = None) -> Result:
-    """Fit the model on `sentences` (held in memory as ids); returns C as word vectors and a history."""
+    """Fit the model on `sentences` (held in memory as ids), data-parallel over every local device
+    (`jaxseq.parallel`); returns C as word vectors and a history."""
     _checks.one_of("context", config.context, CONTEXTS)
     for name in ("n", "dim", "hidden", "epochs", "batch"):
         _checks.positive_int(name, getattr(config, name))
@@ -207,7 +208,12 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
     params = init(key, len(vocab), width, dim=config.dim, hidden=config.hidden, direct=config.direct)
     optimizer = _adam(config.lr)
     opt_state = optimizer.init(params)
+    # the batch split over every local device (one device: the jitted step itself); B examples a step,
+    # in arrays of Bp rows (B rounded up to a multiple of the device count, the extra rows masked out)
+    step = parallel.data_parallel(functools.partial(_train_step, optimizer=optimizer), batch_argnums=(2, 3, 4))
+    n_dev = parallel.device_count(step)
     B = min(config.batch, len(y_tr))
+    Bp = -(-B // n_dev) * n_dev
     history = []
     for epoch in range(config.epochs):
         t0 = time.perf_counter()
@@ -215,10 +221,9 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
         total, count = 0.0, 0
         for start in range(0, len(order), B):
             idx = order[start:start + B]
-            mask = _padded(np.ones(len(idx), bool), B, False)
-            params, opt_state, value = _train_step(params, opt_state, jnp.asarray(_padded(x_tr[idx], B)),
-                                                   jnp.asarray(_padded(y_tr[idx], B)), jnp.asarray(mask),
-                                                   optimizer=optimizer)
+            mask = _padded(np.ones(len(idx), bool), Bp, False)
+            params, opt_state, value = step(params, opt_state, jnp.asarray(_padded(x_tr[idx], Bp)),
+                                            jnp.asarray(_padded(y_tr[idx], Bp)), jnp.asarray(mask))
             total, count = total + value * len(idx), count + len(idx)
         row = {"epoch": epoch + 1, "loss": float(total) / count, "seconds": time.perf_counter() - t0}
         if len(y_va):

@@ -11,7 +11,10 @@ gradient sums are taken in another order). Nothing else changes: the step functi
     state, carry, loss = train_step(state, carry, x, y, key)  # carry, x, y split over the batch
 
 With one device `data_parallel` returns the step unchanged. The global batch must be a multiple
-of the number of devices.
+of the number of devices. Time-first data gives each batch argument its own axis:
+
+    train_step = parallel.data_parallel(train_step, batch_argnums=(1, 2), batch_axis=(1, 0))
+    state, loss = train_step(state, xs, lengths)              # xs (t, b, ...) split on b, lengths (b,)
 """
 from __future__ import annotations
 
@@ -57,23 +60,38 @@ def shard_batch(tree: PyTree, mesh: Mesh, axis: int = 0) -> PyTree:
     return jax.tree_util.tree_map(put, tree)
 
 
-def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int = 0,
+def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int | Sequence[int] = 0,
                   mesh: Optional[Mesh] = None) -> Callable:
     """``jax.jit(fn)`` run with arguments ``batch_argnums`` split along ``batch_axis``, the rest replicated.
 
-    ``fn`` may already be jitted (e.g. `lm_train.make_steps`' train step). With a one-device mesh,
-    ``fn`` itself is returned.
+    ``batch_axis`` is one axis for every batch argument or one per entry of ``batch_argnums`` (e.g.
+    ``(1, 0)`` for time-first inputs (t, b, ...) and their lengths (b,)). ``fn`` may already be jitted
+    (e.g. `lm_train.make_steps`' train step). With a one-device mesh, ``fn`` itself is returned.
     """
+    batch_argnums = tuple(batch_argnums)
+    if isinstance(batch_axis, int):
+        axes = {i: batch_axis for i in batch_argnums}
+    else:
+        batch_axis = tuple(batch_axis)
+        if len(batch_axis) != len(batch_argnums):
+            raise ValueError(f"`batch_axis` must be one int or one axis per entry of `batch_argnums` "
+                             f"{batch_argnums}; got {batch_axis}")
+        axes = dict(zip(batch_argnums, batch_axis))
     m = _default_mesh() if mesh is None else mesh
     if m.devices.size == 1:
         return fn
-    batch_argnums = frozenset(batch_argnums)
     jitted = jax.jit(fn)
 
     def run(*args):
-        placed = [shard_batch(a, m, batch_axis) if i in batch_argnums else replicate(a, m) for i, a in enumerate(args)]
+        placed = [shard_batch(a, m, axes[i]) if i in axes else replicate(a, m) for i, a in enumerate(args)]
         return jitted(*placed)
 
     run.mesh = m
     run.__wrapped__ = fn
     return run
+
+
+def device_count(step: Callable) -> int:
+    """How many devices a step from `data_parallel` splits its batch over (1 for any other function)."""
+    m = getattr(step, "mesh", None)
+    return 1 if m is None else int(m.devices.size)

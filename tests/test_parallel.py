@@ -1,0 +1,98 @@
+"""The experiment scripts train data-parallel over every local device with no change to the command,
+and give the numbers of a one-device run (four forced CPU devices in a subprocess)."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from jaxseq import parallel
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent("""
+    import csv, dataclasses, importlib, json, sys, tempfile
+    import jax, numpy as np
+    from jaxseq import nplm, parallel, word_corpora
+
+    sys.path.insert(0, "experiments")
+    tmp = tempfile.mkdtemp()
+
+    def one_and_all(run):
+        # run("one") with every default mesh cut to one device, then run("all") as a user would
+        default = parallel._default_mesh
+        parallel._default_mesh = lambda: parallel.mesh(jax.local_devices()[:1])
+        try:
+            first = run("one")
+        finally:
+            parallel._default_mesh = default
+        return first, run("all")
+
+    def last_losses(folder):
+        rows = list(csv.DictReader(open(f"{folder}/metrics.csv")))
+        return {k: float(r[k]) for r in rows for k in r if k.endswith("loss") and r[k] != ""}
+
+    out = {"local_devices": jax.local_device_count()}
+    for name, overrides in [("tagger", {}), ("ctc", {}), ("long_range", {}), ("dates", {"beam": 1})]:
+        mod = importlib.import_module(name)
+        config = dataclasses.replace(mod.Config(**mod.PRESETS["tiny"]), progress=False, **overrides)
+
+        def run(tag):
+            folder = f"{tmp}/{name}-{tag}"
+            result = mod.train(dataclasses.replace(config, out=folder), log=lambda *a: None)
+            return result[1]["devices"], last_losses(folder)
+
+        (d1, l1), (dn, ln) = one_and_all(run)
+        out[name] = {"devices": [d1, dn], "losses": [l1, ln]}
+
+    sentences = word_corpora.sentences("default", max_words=3000, fallback_to_embedded=True)
+    config = nplm.NPLMConfig(dim=8, hidden=8, epochs=1, max_vocab=200, min_count=1, batch=30)  # 30: not a multiple of 4
+    a, b = one_and_all(lambda tag: nplm.train(sentences, config))
+    out["nplm"] = {"losses": [a.history[-1]["loss"], b.history[-1]["loss"]],
+                   "vector_diff": float(np.max(np.abs(a.vectors.matrix - b.vectors.matrix)))}
+    print(json.dumps(out))
+""")
+
+
+@pytest.fixture(scope="module")
+def four_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
+               JAX_DISABLE_MOST_OPTIMIZATIONS="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", ["tagger", "ctc", "long_range", "dates"])
+def test_experiment_trains_over_every_device_with_the_one_device_numbers(four_devices, name):
+    r = four_devices[name]
+    assert four_devices["local_devices"] == 4
+    assert r["devices"] == [1, 4]  # summary.json says how many devices the batch was split over
+    one, every = r["losses"]
+    assert one and one.keys() == every.keys()
+    for key in one:
+        np.testing.assert_allclose(every[key], one[key], rtol=1e-5, err_msg=key)
+
+
+def test_nplm_trains_over_every_device_with_the_one_device_numbers(four_devices):
+    one, every = four_devices["nplm"]["losses"]
+    np.testing.assert_allclose(every, one, rtol=1e-6)
+    assert four_devices["nplm"]["vector_diff"] < 1e-5
+
+
+def test_batch_axis_per_argument_must_match_batch_argnums():
+    with pytest.raises(ValueError, match="batch_axis"):
+        parallel.data_parallel(lambda a, b, c: a, batch_argnums=(1, 2), batch_axis=(1, 0, 1))
+
+
+def test_one_device_returns_the_step_itself():
+    fn = jax.jit(lambda a, b: a + b)
+    step = parallel.data_parallel(fn, batch_argnums=(1,), batch_axis=(1,), mesh=parallel.mesh(jax.devices()[:1]))
+    assert step is fn and parallel.device_count(step) == 1
