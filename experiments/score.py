@@ -4,7 +4,8 @@
     python experiments/score.py runs/char_lm "recognize speech" "wreck a nice beach"
 
 Prints log P(sentence) in nats (total, per token) for each sentence and, for two or more, the most
-likely one.
+likely one. The score includes the sentence's end (<eos>, or a newline at the character level), as
+every line ended in training: a sentence cut short is not more likely than the whole of it.
 """
 import argparse
 import sys
@@ -13,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import scoring
-from jaxseq.lm_train import encode_prompt, load_run
+from jaxseq.lm_train import encode_sentence, load_run
 
 
 def main(argv=None):
@@ -24,7 +25,7 @@ def main(argv=None):
     config, vocab, params = load_run(args.run)
     scores = []
     for sentence in args.sentences:
-        ids = encode_prompt(vocab, config.level, sentence)  # [start] + tokens
+        ids = encode_sentence(vocab, config.level, sentence)  # [start] + tokens + [end]
         s = scoring.log_likelihood(params, jnp.asarray(ids[1:]), int(ids[0]))
         scores.append(float(s.total))
         n = len(ids) - 1

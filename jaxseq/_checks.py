@@ -1,7 +1,8 @@
 """Trace-time checks on user input: each error names the argument, what was expected and what arrived.
 
 These run on static information only (shapes, dtypes, tree structure), so they cost nothing under
-`jax.jit` beyond the first trace.
+`jax.jit` beyond the first trace — except `ids_below`, which reads the values of ids given outside
+`jax.jit` (and does nothing to traced ones).
 """
 from __future__ import annotations
 
@@ -61,6 +62,21 @@ def one_of(name: str, value: Any, choices: Sequence[Any]) -> None:
 def positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+
+
+def ids_below(name: str, ids: Any, n: int) -> None:
+    """Concrete integer ids must lie in [0, n): out of range, `jnp.take` gives NaN rows or wraps around."""
+    if isinstance(ids, jax.core.Tracer) or np.size(ids) == 0:
+        return
+    a = np.asarray(ids)
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0 or hi >= n:
+        raise ValueError(f"`{name}` must hold ids in [0, {n}) (the vocabulary size is {n}); got ids from {lo} to {hi}")
+
+
+def nonnegative_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"`{name}` must be an integer >= 0; got {value!r}")
 
 
 def same_tree(name: str, tree: Any, reference: Any, what: str) -> None:

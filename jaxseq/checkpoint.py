@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jax
+import numpy as np
 from flax import serialization
 
 from jaxseq._files import atomic_write
@@ -21,9 +23,17 @@ def save(path: str | os.PathLike, tree: Any) -> None:
 
 
 def restore(path: str | os.PathLike, template: Any) -> Any:
-    """Read a checkpoint into the structure of ``template`` (e.g. a freshly initialised state)."""
+    """Read a checkpoint into the structure of ``template`` (e.g. a freshly initialised state); every
+    array must have the template's shape and dtype (a mismatch names the first path that differs)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     state = serialization.msgpack_restore(path.read_bytes())
-    return serialization.from_state_dict(template, state)
+    restored = serialization.from_state_dict(template, state)
+    for (where, want), got in zip(jax.tree_util.tree_leaves_with_path(template), jax.tree_util.tree_leaves(restored)):
+        if hasattr(want, "shape") and hasattr(want, "dtype"):
+            if np.shape(got) != tuple(want.shape) or np.asarray(got).dtype != np.dtype(want.dtype):
+                raise ValueError(f"checkpoint {path} does not fit the template at {jax.tree_util.keystr(where)}: "
+                                 f"expected {tuple(want.shape)} {np.dtype(want.dtype)}, found {np.shape(got)} "
+                                 f"{np.asarray(got).dtype}")
+    return restored

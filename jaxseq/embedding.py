@@ -28,12 +28,15 @@ def init(key, vocab_size: int, dim: int, *, dtype=jnp.float32, scale: float = 1.
 
 
 def lookup(params: Params, ids: Array) -> Array:
-    """e_j for integer ids of any shape (...) → (..., e). Float ids raise TypeError."""
+    """e_j for integer ids of any shape (...) → (..., e). Float ids raise TypeError; concrete ids
+    outside [0, v) raise ValueError (under jit they are not checked: jnp.take gives NaN rows there)."""
     _checks.integer("ids", ids)
+    _checks.ids_below("ids", ids, params.E.shape[0])
     return jnp.take(params.E, ids, axis=0)
 
 
 def one_hot(ids: Array, vocab_size: int, *, dtype=jnp.float32) -> Array:
     """o_j: (...) integer ids → (..., v)."""
     _checks.integer("ids", ids)
+    _checks.ids_below("ids", ids, vocab_size)
     return jax.nn.one_hot(ids, vocab_size, dtype=dtype)

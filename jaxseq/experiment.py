@@ -130,14 +130,20 @@ def plot_curves(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], x: s
 
 
 def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "checkpoint.msgpack") -> Path:
-    """Make the run folder. Without ``resume`` an earlier run's files there are cleared (one notice);
-    with ``resume`` the folder must hold a checkpoint."""
+    """Make the run folder. Without ``resume`` an earlier run there is cleared (one notice) — only a
+    run folder (one holding the config.json every run writes first): any other non-empty folder is an
+    error, never deleted. With ``resume`` the folder must hold a checkpoint."""
     out = Path(out)
     if resume:
         if not (out / checkpoint_name).is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {out / checkpoint_name}; run without --resume first")
         return out
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"`out` must be a folder; {out} is a file")
     if out.exists() and any(out.iterdir()):
+        if not (out / "config.json").is_file():
+            raise ValueError(f"`out` = {out} is not empty and is not a run folder (no config.json): refusing to "
+                             "clear it; pick a new or empty folder")
         print(f"note: clearing the earlier run in {out} (pass --resume to continue it)", file=sys.stderr)
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)

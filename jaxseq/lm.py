@@ -36,7 +36,9 @@ class Params(NamedTuple):
 def init(key, vocab_size: int, *, cell_kind: str = "lstm", embed_dim: int = 64, hidden_size: int = 256,
          num_layers: int = 1, tie_weights: bool = False, dtype=jnp.float32, **cell_kwargs) -> Params:
     _checks.one_of("cell_kind", cell_kind, cell.KINDS)
-    _checks.positive_int("num_layers", num_layers)
+    for name, value in (("vocab_size", vocab_size), ("embed_dim", embed_dim), ("hidden_size", hidden_size),
+                        ("num_layers", num_layers)):
+        _checks.positive_int(name, value)
     if tie_weights and hidden_size != embed_dim:
         raise ValueError(f"`tie_weights` needs hidden_size == embed_dim; got hidden_size={hidden_size}, embed_dim={embed_dim}")
     k_e, k_l, k_h = jax.random.split(key, 3)
@@ -65,6 +67,7 @@ def apply(params: Params, carry: tuple, tokens: Array, *, mask: Optional[Array] 
     """tokens (t, ...) integer ids → (final carries, logits (t, ..., v))."""
     _checks.integer("tokens", tokens)
     _checks.rank_at_least("tokens", tokens, 1, "(time, ...)")
+    _checks.ids_below("tokens", tokens, vocab_size(params))
     if dropout_rate > 0.0 and key is None:
         raise ValueError("`key` is required when `dropout_rate` > 0")
     k_in, k_stack, k_out = jax.random.split(key, 3) if key is not None else (None, None, None)

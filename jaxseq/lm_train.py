@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from jaxseq import _checks, batching, bptt, cell, checkpoint, corpora, experiment, lm, parallel, sampling
 from jaxseq._files import write_text_atomic
-from jaxseq.vocab import LEVELS, Vocab, detokenize, tokenize
+from jaxseq.vocab import EOS, LEVELS, UNK, Vocab, detokenize, tokenize
 
 CKPT = "checkpoint.msgpack"
 LN2 = math.log(2.0)
@@ -53,7 +53,7 @@ class LMConfig:
     batch: int = 32
     optimizer: str = "adam"
     lr: float = 3e-3
-    lr_decay: float = 1.0  # multiply lr by this once per epoch after `decay_after` epochs
+    lr_decay: float = 1.0  # epoch E (from 1) runs at lr · lr_decay^max(0, E − decay_after)
     decay_after: int = 0
     clip: float = 5.0
     seed: int = 0
@@ -123,8 +123,17 @@ def experiment_checks(config: LMConfig) -> None:
         raise ValueError(f"`dropout` must be in [0, 1); got {config.dropout}")
     if not config.lr > 0:
         raise ValueError(f"`lr` must be positive; got {config.lr}")
-    if config.temperature < 0:
+    if not config.temperature >= 0:  # NaN too
         raise ValueError(f"`temperature` must be >= 0; got {config.temperature}")
+    if not 0.0 < config.lr_decay <= 1.0:
+        raise ValueError(f"`lr_decay` must be in (0, 1]; got {config.lr_decay}")
+    if not config.clip >= 0:
+        raise ValueError(f"`clip` must be >= 0 (0: no clipping); got {config.clip}")
+    for name in ("decay_after", "max_vocab", "max_eval_tokens", "samples"):
+        _checks.nonnegative_int(name, getattr(config, name))
+    _checks.positive_int("min_count", config.min_count)
+    if config.samples > 0:
+        _checks.positive_int("sample_len", config.sample_len)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -136,10 +145,15 @@ def total_steps(config: LMConfig, n_windows: int) -> int:
 
 
 def make_optimizer(config: LMConfig, n_windows: int) -> optax.GradientTransformation:
-    lr: Any = config.lr
-    if config.lr_decay != 1.0:
-        lr = optax.exponential_decay(config.lr, transition_steps=n_windows, decay_rate=config.lr_decay,
-                                     transition_begin=config.decay_after * n_windows, staircase=True)
+    """Adam or SGD, clipped; with ``lr_decay`` the rate is held for ``decay_after`` epochs and then
+    multiplied by ``lr_decay`` at the start of each later epoch (Zaremba et al.'s schedule: 4, 0.5 →
+    epochs 1-4 at lr, epoch 5 at lr/2, epoch 6 at lr/4, ...)."""
+    base, rate, after = config.lr, config.lr_decay, config.decay_after
+
+    def decayed(count):  # count: updates so far; epoch E = count // n_windows + 1
+        return base * rate ** jnp.maximum(0, count // n_windows + 1 - after)
+
+    lr: Any = decayed if config.lr_decay != 1.0 else config.lr
     opt = optax.adam(lr) if config.optimizer == "adam" else optax.sgd(lr)
     return bptt.clipped(opt, config.clip) if config.clip > 0 else opt
 
@@ -187,6 +201,11 @@ def evaluate(eval_step, params, ids: np.ndarray, config: LMConfig) -> float:
 # The loop
 
 
+def on_boundary(step: int, config: LMConfig) -> bool:
+    """Whether ``step`` (steps done) ends an evaluation or checkpoint interval."""
+    return step % config.eval_every == 0 or step % config.ckpt_every == 0
+
+
 def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     """Train, evaluate, checkpoint and sample as the config says; returns (final state, summary)."""
     data = prepare_data(config)  # all input errors surface here, before the run folder is touched
@@ -199,6 +218,7 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     carry = lm.init_carry(params, (config.batch,))
     rows: list[dict] = []
     wall_before = 0.0
+    pending = (0.0, 0)  # (Σ, n) of the training losses since the last eval/checkpoint boundary
     if config.resume:
         may_change = ("steps", "epochs", "resume", "progress", "out")
         fixed = lambda d: {k: v for k, v in d.items() if k not in may_change}
@@ -207,9 +227,14 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
                              "(only --steps/--epochs may change)")
         if Vocab.load(out / "vocab.json").tokens != data.vocab.tokens:
             raise ValueError(f"--resume: the vocabulary differs from {out / 'vocab.json'}")
-        ckpt = checkpoint.restore(out / CKPT, {"state": state, "carry": carry, "wall_s": 0.0})
+        ckpt = checkpoint.restore(out / CKPT, {"state": state, "carry": carry, "wall_s": 0.0,
+                                               "pending_sum": 0.0, "pending_n": 0})
         state, carry, wall_before = ckpt["state"], ckpt["carry"], float(ckpt["wall_s"])
-        rows = [r for r in experiment.Metrics.read(out / "metrics.csv") if r["step"] <= int(state.step)]
+        pending = (float(ckpt["pending_sum"]), int(ckpt["pending_n"]))
+        at = int(state.step)
+        # the rows up to the checkpoint, less a last row that only marked where that run stopped
+        rows = [r for r in experiment.Metrics.read(out / "metrics.csv")
+                if r["step"] < at or (r["step"] == at and on_boundary(at, config))]
         log(f"resuming {out} at step {int(state.step)}")
     experiment.write_json(out / "config.json", dataclasses.asdict(config))
     data.vocab.save(out / "vocab.json")
@@ -242,9 +267,13 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
             n_timed += 1
         recent.append(loss)
         done = s + 1
-        if done % config.eval_every == 0 or done == steps or done % config.ckpt_every == 0:
-            train_loss = float(jnp.mean(jnp.stack(recent)))
+        if done == steps or on_boundary(done, config):
+            # the mean since the last boundary, over a resume too: a run that stopped off a boundary
+            # carries its (Σ, n) in the checkpoint, so the next row is the uninterrupted run's
+            total, n = pending[0] + float(jnp.sum(jnp.stack(recent))), pending[1] + len(recent)
+            train_loss = total / n
             recent = []
+            pending = (0.0, 0) if on_boundary(done, config) else (total, n)
             t_side_start = time.perf_counter()
             tps = n_timed * tokens_per_step / max(t_side_start - t_timed - t_side, 1e-9) if n_timed else float("nan")
             bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{tps:,.0f}")
@@ -256,7 +285,8 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
             metrics.append(**row)
             if done % config.ckpt_every == 0 or done == steps:
                 wall = wall_before + time.perf_counter() - t0
-                checkpoint.save(out / CKPT, {"state": state, "carry": carry, "wall_s": wall})
+                checkpoint.save(out / CKPT, {"state": state, "carry": carry, "wall_s": wall,
+                                             "pending_sum": pending[0], "pending_n": pending[1]})
             t_side += time.perf_counter() - t_side_start
         bar.update(1)
     bar.close()
@@ -332,10 +362,25 @@ def encode_prompt(vocab: Vocab, level: str, prompt: str) -> np.ndarray:
     return np.concatenate([[start_id(vocab, level)], vocab.encode(tokens)]).astype(np.int32)
 
 
+def encode_sentence(vocab: Vocab, level: str, sentence: str) -> np.ndarray:
+    """[start] + the sentence's ids + its end — <eos> (word level) or a newline (char level, where the
+    vocabulary has one) — so that log P(sentence) counts the model's belief that the sentence ends there,
+    as in training, where every line ends so. One trailing newline of ``sentence`` is that end, not extra."""
+    if not sentence.strip():
+        raise ValueError(f"`sentence` must hold at least one token; got {sentence!r}")
+    body = sentence[:-1] if sentence.endswith("\n") else sentence
+    ids = encode_prompt(vocab, level, body)
+    end = [vocab.eos_id] if level == "word" else ([start_id(vocab, level)] if "\n" in vocab else [])
+    return np.concatenate([ids, np.asarray(end, np.int32)]).astype(np.int32)
+
+
 def sample_texts(params, vocab: Vocab, level: str, prompt: str, *, n: int, length: int, temperature: float,
                  seed: int, top_k: Optional[int] = None, top_p: Optional[float] = None) -> list[str]:
+    """``n`` continuations of ``prompt`` as text. A character model never draws its multi-character
+    specials (<unk>, <eos>), so each sample is the prompt and ``length`` characters."""
+    exclude = tuple(int(vocab.encode([s])[0]) for s in (UNK, EOS) if s in vocab) if level == "char" else ()
     ids = sampling.sample(params, jnp.asarray(encode_prompt(vocab, level, prompt)), length, key=jax.random.PRNGKey(seed),
-                          temperature=temperature, top_k=top_k, top_p=top_p, num_samples=n)
+                          temperature=temperature, top_k=top_k, top_p=top_p, num_samples=n, exclude=exclude)
     return [prompt + (" " if level == "word" and prompt else "") + detokenize(vocab.decode(row), level)
             for row in np.asarray(ids)]
 

@@ -24,7 +24,7 @@ def _reduce(per_step: Array, mask: Optional[Array], reduction: str) -> Array:
     if mask is not None:
         _checks.same_shape("mask", mask, per_step.shape, "the shape of `targets`")
         m = jnp.asarray(mask).astype(per_step.dtype)
-        per_step = per_step * m
+        per_step = jnp.where(m != 0, per_step * m, 0.0)  # not a bare product: NaN · 0 would be NaN
     else:
         m = jnp.ones_like(per_step)
     if reduction == "none":
@@ -44,6 +44,7 @@ def sequence_cross_entropy(logits: Array, targets: Array, mask: Optional[Array] 
     _checks.floating("logits", logits)
     _checks.rank_at_least("logits", logits, 1, "(..., vocab)")
     _checks.same_shape("targets", targets, logits.shape[:-1], "logits.shape[:-1]")
+    _checks.ids_below("targets", targets, logits.shape[-1])
     per_step = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
     return _reduce(per_step, mask, reduction)
 

@@ -15,6 +15,7 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxseq import _checks, lm, shapes
 from jaxseq.typing import Array
@@ -35,11 +36,12 @@ def filter_logits(logits: Array, *, top_k: Optional[int] = None, top_p: Optional
     Both are thresholds on the logit: tokens tied with the k-th largest (or with the last token of
     the top-p set) stay, so a tie can keep more than k tokens (top_k=1 on [1, 1, 1, 0] keeps three).
     """
+    check_options(logits.shape[-1], 1.0, top_k, top_p)
     neg = jnp.full_like(logits, -jnp.inf)
     if top_k is not None:
         kth = jax.lax.top_k(logits, top_k)[0][..., -1:]
         logits = jnp.where(logits < kth, neg, logits)
-    if top_p is not None:
+    if top_p is not None and top_p < 1:  # p = 1 keeps every token (a float32 cumsum can reach 1 early)
         sorted_logits = jnp.sort(logits, axis=-1)[..., ::-1]
         probs = jax.nn.softmax(sorted_logits, axis=-1)
         mass_before = jnp.cumsum(probs, axis=-1) - probs  # mass of strictly more likely tokens
@@ -53,19 +55,22 @@ def filter_logits(logits: Array, *, top_k: Optional[int] = None, top_p: Optional
 def draw(key, logits: Array, *, temperature: float = 1.0, top_k: Optional[int] = None,
          top_p: Optional[float] = None) -> Array:
     """One token id per row of logits (..., v)."""
+    check_options(logits.shape[-1], temperature, top_k, top_p)
     if temperature == 0:
         return jnp.argmax(logits, axis=-1).astype(jnp.int32)
     z = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
     return jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=("length", "num_samples", "temperature", "top_k", "top_p"))
+@functools.partial(jax.jit, static_argnames=("length", "num_samples", "temperature", "top_k", "top_p", "exclude"))
 def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: float = 1.0,
-           top_k: Optional[int] = None, top_p: Optional[float] = None, num_samples: int = 1) -> Array:
+           top_k: Optional[int] = None, top_p: Optional[float] = None, num_samples: int = 1,
+           exclude: tuple[int, ...] = ()) -> Array:
     """Continue ``prompt`` (p,) integer ids with ``length`` new tokens, ``num_samples`` times.
 
     Returns (num_samples, length) int32 ids (the prompt not included). The same key gives the same
-    samples.
+    samples. Ids in ``exclude`` are never drawn (their logits are −inf before the temperature, top-k
+    and top-p), e.g. a character model's ``<unk>`` and ``<eos>``, which its text never contains.
     """
     _checks.integer("prompt", prompt)
     _checks.rank_at_least("prompt", prompt, 1, "(prompt_length,)")
@@ -73,12 +78,20 @@ def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: f
         raise ValueError(f"`prompt` must have shape (prompt_length,) with at least one token; got {prompt.shape}")
     _checks.positive_int("length", length)
     _checks.positive_int("num_samples", num_samples)
-    check_options(lm.vocab_size(params), temperature, top_k, top_p)
+    v = lm.vocab_size(params)
+    check_options(v, temperature, top_k, top_p)
+    exclude = tuple(exclude)
+    if (any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < v for i in exclude)
+            or len(set(exclude)) != len(exclude) or len(exclude) >= v):
+        raise ValueError(f"`exclude` must be a tuple of distinct ids in [0, {v}) leaving at least one token; "
+                         f"got {exclude!r}")
+    banned = jnp.zeros(v, bool).at[jnp.asarray(exclude, jnp.int32)].set(True) if exclude else None
 
     tokens = jnp.broadcast_to(prompt[:, None], (prompt.shape[0], num_samples))
     carry, logits = lm.apply(params, lm.init_carry(params, (num_samples,)), tokens)
     k_first, k_rest = jax.random.split(key)
-    pick = functools.partial(draw, temperature=temperature, top_k=top_k, top_p=top_p)
+    draw_ = functools.partial(draw, temperature=temperature, top_k=top_k, top_p=top_p)
+    pick = draw_ if banned is None else (lambda k, z: draw_(k, jnp.where(banned, -jnp.inf, z)))
     first = pick(k_first, logits[-1])
 
     def lm_step(params, carry, token):

@@ -21,12 +21,18 @@ class Score(NamedTuple):
     per_token: Array  # (T,) log P(y<t> | y<<t>)
 
 
-@jax.jit
 def log_likelihood(params: lm.Params, ids: Array, start_id: Array) -> Score:
     """Log-likelihood of ids (T,) given a start token; `Score(total, per_token)` in nats."""
     _checks.integer("ids", ids)
-    if ids.ndim != 1 or ids.shape[0] == 0:
-        raise ValueError(f"`ids` must have shape (length,) with at least one token; got {ids.shape}")
+    if jnp.ndim(ids) != 1 or jnp.shape(ids)[0] == 0:
+        raise ValueError(f"`ids` must have shape (length,) with at least one token; got {jnp.shape(ids)}")
+    _checks.ids_below("ids", ids, lm.vocab_size(params))  # concrete ids are checked here, outside jit
+    _checks.ids_below("start_id", start_id, lm.vocab_size(params))
+    return _log_likelihood(params, jnp.asarray(ids), start_id)
+
+
+@jax.jit
+def _log_likelihood(params: lm.Params, ids: Array, start_id: Array) -> Score:
     inputs = jnp.concatenate([jnp.asarray(start_id, ids.dtype)[None], ids[:-1]])
     _, logits = lm.apply(params, lm.init_carry(params), inputs)
     logp = jax.nn.log_softmax(logits, axis=-1)

@@ -193,6 +193,7 @@ class Vocab:
     def one_hot(self, ids, *, dtype=jnp.float32) -> jax.Array:
         """Ids ``(...)`` -> one-hot rows ``(..., v)``, so ``one_hot(ids) @ E == E[ids]`` for E ``(v, e)``."""
         _checks.integer("ids", ids)
+        _checks.ids_below("ids", ids, len(self))
         return jax.nn.one_hot(ids, len(self), dtype=dtype)
 
     def save(self, path: str | os.PathLike) -> None:

@@ -221,3 +221,138 @@ def test_zaremba_preset_runs_when_the_ptb_files_are_present(tmp_path, monkeypatc
     cfg = s["config"]
     assert (cfg["optimizer"], cfg["lr"], cfg["layers"], cfg["seq_len"], cfg["batch"]) == ("sgd", 1.0, 2, 20, 20)
     assert np.isfinite(s["valid_ppl"]) and np.isfinite(s["test_ppl"]) and s["vocab_size"] == 32  # 30 words, <unk>, <eos>
+
+
+# ---- found in review: schedules, run folders, scores, sampling options, ids, resume ----------------
+
+
+def test_lr_decay_follows_zaremba_epochs_1_to_4_at_lr_then_halved_each_epoch():
+    config = LMConfig(optimizer="sgd", lr=1.0, lr_decay=0.5, decay_after=4, clip=0.0)
+    opt = lm_train.make_optimizer(config, 3)  # 3 windows (updates) per epoch
+    params = jnp.zeros(())
+    state, rates = opt.init(params), []
+    for _ in range(7 * 3):
+        update, state = opt.update(jnp.ones(()), state, params)
+        rates.append(-float(update))  # SGD with gradient 1: the update is −lr
+    per_epoch = [rates[3 * e] for e in range(7)]
+    assert per_epoch == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
+    assert all(rates[3 * e] == rates[3 * e + 2] for e in range(7))  # constant within an epoch
+
+
+def test_a_folder_that_is_not_a_run_is_never_cleared(tmp_path):
+    from jaxseq import experiment
+
+    keep = tmp_path / "thesis"
+    keep.mkdir()
+    (keep / "thesis.tex").write_text("years of work")
+    with pytest.raises(ValueError, match="not a run folder"):
+        char_lm.main(TINY + ["--out", str(keep)])
+    assert (keep / "thesis.tex").read_text() == "years of work"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="must be a folder"):
+        experiment.prepare_run_dir(tmp_path / "file", resume=False)
+    run = tmp_path / "run"  # an earlier run (it has config.json) is cleared
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (run / "old.png").write_text("x")
+    assert list(experiment.prepare_run_dir(run, resume=False).iterdir()) == []
+
+
+def test_a_sentence_score_includes_its_end(tiny_run):
+    _, vocab, params = lm_train.load_run(tiny_run[0])
+    ids = lm_train.encode_sentence(vocab, "char", "the cat")
+    nl = vocab.encode(["\n"])[0]
+    assert ids[0] == nl and ids[-1] == nl and len(ids) == len("the cat") + 2
+    np.testing.assert_array_equal(lm_train.encode_sentence(vocab, "char", "the cat\n"), ids)
+    word_vocab = lm_train.Vocab.build(["a", "b", "<eos>"])
+    np.testing.assert_array_equal(lm_train.encode_sentence(word_vocab, "word", "a b"),
+                                  [word_vocab.eos_id, *word_vocab.encode(["a", "b"]), word_vocab.eos_id])
+    # the score is the prompt's probability times that of ending there: a prefix is not favoured for free
+    full = scoring.log_likelihood(params, jnp.asarray(ids[1:]), int(ids[0]))
+    no_end = scoring.log_likelihood(params, jnp.asarray(ids[1:-1]), int(ids[0]))
+    assert float(full.total) < float(no_end.total)
+    with pytest.raises(ValueError, match="`sentence` must hold at least one token"):
+        lm_train.encode_sentence(vocab, "char", " \n")
+
+
+def test_char_samples_never_contain_the_special_tokens(tiny_run):
+    _, vocab, params = lm_train.load_run(tiny_run[0])
+    texts = lm_train.sample_texts(params, vocab, "char", "", n=20, length=100, temperature=1.5, seed=0)
+    assert all(len(t) == 100 and "<eos>" not in t and "<unk>" not in t for t in texts)
+    with pytest.raises(ValueError, match="`exclude` must be a tuple of distinct ids"):
+        sampling.sample(params, jnp.array([1]), 3, key=KEY, exclude=(len(vocab),))
+
+
+def test_top_p_one_keeps_every_token_and_bad_filters_are_refused():
+    z = jnp.log(jnp.array([0.5, 0.5, 1e-9]))
+    assert bool(jnp.all(jnp.isfinite(sampling.filter_logits(z, top_p=1.0))))
+    assert bool(jnp.all(jnp.isfinite(sampling.filter_logits(jnp.array([10.0, 10.0, -10.0]), top_p=1.0))))
+    for kwargs, match in [({"top_p": 0.0}, "`top_p` must be in"), ({"top_p": 2.0}, "`top_p` must be in"),
+                          ({"top_k": 0}, "`top_k` must be an integer"), ({"top_k": 7}, "`top_k` must be an integer")]:
+        with pytest.raises(ValueError, match=match):
+            sampling.filter_logits(z, **kwargs)
+    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+        sampling.draw(KEY, z, temperature=-1.0)
+
+
+def test_token_ids_outside_the_vocabulary_are_refused():
+    params = _model()  # vocabulary 17
+    with pytest.raises(ValueError, match=r"`tokens` must hold ids in \[0, 17\).*from 0 to 20"):
+        lm.apply(params, lm.init_carry(params), jnp.array([0, 20]))
+    with pytest.raises(ValueError, match=r"`ids` must hold ids in \[0, 17\)"):
+        scoring.log_likelihood(params, jnp.array([1, -1]), 0)
+    with pytest.raises(ValueError, match=r"`targets` must hold ids in \[0, 5\)"):
+        from jaxseq import losses
+
+        losses.sequence_cross_entropy(jnp.zeros((2, 5)), jnp.array([1, 9]))
+    with pytest.raises(ValueError, match=r"`ids` must hold ids in \[0, 3\)"):
+        lm_train.Vocab.build(["a"]).one_hot(jnp.array([9]))
+    for name, kwargs in [("vocab_size", dict(vocab_size=0)), ("embed_dim", dict(vocab_size=5, embed_dim=0)),
+                         ("hidden_size", dict(vocab_size=5, hidden_size=-1))]:
+        with pytest.raises(ValueError, match=f"`{name}` must be a positive integer"):
+            lm.init(KEY, **kwargs)
+
+
+def test_a_padded_step_with_nan_logits_does_not_poison_the_loss():
+    from jaxseq import losses
+
+    logits = jnp.array([[2.0, 1.0, 0.0], [jnp.nan, jnp.nan, jnp.nan]])
+    got = losses.sequence_cross_entropy(logits, jnp.array([0, 0]), jnp.array([True, False]))
+    np.testing.assert_allclose(float(got), float(losses.sequence_cross_entropy(logits[:1], jnp.array([0]))), rtol=1e-6)
+
+
+@pytest.mark.parametrize("flags, match", [
+    (["--sample-len", "0"], "`sample_len` must be a positive integer"),
+    (["--temperature", "nan"], "`temperature` must be >= 0"),
+    (["--max-eval-tokens", "-900"], "`max_eval_tokens` must be an integer >= 0"),
+    (["--clip", "-1"], "`clip` must be >= 0"),
+    (["--lr-decay", "-2"], r"`lr_decay` must be in \(0, 1\]"),
+    (["--max-vocab", "-5"], "`max_vocab` must be an integer >= 0"),
+])
+def test_bad_options_are_refused_before_training(tmp_path, flags, match):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=match):
+        char_lm.main(TINY + ["--out", str(out)] + flags)
+    assert not out.exists()
+
+
+def test_resume_from_a_step_off_the_eval_boundary_reads_like_the_uninterrupted_run(tmp_path):
+    common = TINY + ["--samples", "0", "--eval-every", "5", "--ckpt-every", "5"]
+    char_lm.main(common + ["--out", str(tmp_path / "full"), "--steps", "16"])
+    char_lm.main(common + ["--out", str(tmp_path / "split"), "--steps", "12"])
+    char_lm.main(common + ["--out", str(tmp_path / "split"), "--steps", "16", "--resume"])
+    from jaxseq import experiment
+
+    full = experiment.Metrics.read(tmp_path / "full" / "metrics.csv")
+    split = experiment.Metrics.read(tmp_path / "split" / "metrics.csv")
+    assert [r["step"] for r in split] == [r["step"] for r in full] == [5, 10, 15, 16]
+    for a, b in zip(full, split):
+        np.testing.assert_allclose(b["train_loss"], a["train_loss"], rtol=1e-5)
+
+
+def test_a_checkpoint_that_does_not_fit_its_template_is_refused(tmp_path):
+    from jaxseq import checkpoint
+
+    checkpoint.save(tmp_path / "c.msgpack", {"w": jnp.zeros((3, 4))})
+    with pytest.raises(ValueError, match=r"does not fit the template at \['w'\]: expected \(8, 8\) bfloat16"):
+        checkpoint.restore(tmp_path / "c.msgpack", {"w": jnp.zeros((8, 8), jnp.bfloat16)})
