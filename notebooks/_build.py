@@ -153,10 +153,11 @@ for t in (0.5, 1.0):
 """,
     """md:## What was most likely said
 
-The log-likelihood of a sentence is the sum of log P(y<t> | y<1..t-1>) over its tokens.""",
+The log-likelihood of a sentence is the sum of log P(y<t> | y<1..t-1>) over its tokens, its end
+included (a newline here, as every line of the corpus ends): a sentence cut short gets no discount.""",
     """
 def log_p(sentence):
-    ids = lm_train.encode_prompt(vocab, "char", sentence)
+    ids = lm_train.encode_sentence(vocab, "char", sentence)  # [start] + characters + [newline]
     return float(scoring.log_likelihood(params, jnp.asarray(ids[1:]), int(ids[0])).total)
 
 for a, b in [("the function returns a list", "the function returns a lisp"),
