@@ -69,10 +69,15 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
     }
     experiment.write_json(out / "summary.json", summary)
     ws, sl, an = (figures.get(k) for k in ("wordsim353_spearman", "simlex999_spearman", "analogy_accuracy"))
+    parts = []  # each figure where its benchmark file was found
     if ws is not None:
-        log(f"WordSim353 ρ {ws:.3f} ({figures['wordsim353_pairs']} pairs, {figures['wordsim353_oov']} OOV); "
-            f"SimLex-999 ρ {sl:.3f}; analogies {100 * an:.2f}% of {figures['analogy_answered']} answered "
-            f"({figures['analogy_oov']} OOV)")
+        parts.append(f"WordSim353 ρ {ws:.3f} ({figures['wordsim353_pairs']} pairs, {figures['wordsim353_oov']} OOV)")
+    if sl is not None:
+        parts.append(f"SimLex-999 ρ {sl:.3f}")
+    if an is not None:
+        parts.append(f"analogies {100 * an:.2f}% of {figures['analogy_answered']} answered ({figures['analogy_oov']} OOV)")
+    if parts:
+        log("; ".join(parts))
     for w, ns in list(neighbours.items())[:5]:
         log(f"  {w}: {', '.join(ns)}")
     return summary

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxseq import _checks
 from jaxseq.word_vectors import WordVectors
 
 __all__ = [
@@ -61,13 +62,20 @@ COSMUL_EPS = 1e-3
 def cosine_similarity(u, v, *, eps: float = 1e-12):
     """u·v / (‖u‖ ‖v‖) along the last axis; shapes (..., e) broadcast to (...). Zero vectors give 0."""
     u, v = jnp.asarray(u), jnp.asarray(v)
+    _same_last_axis(u, v)
     num = jnp.sum(u * v, axis=-1)
     return num / jnp.maximum(jnp.linalg.norm(u, axis=-1) * jnp.linalg.norm(v, axis=-1), eps)
 
 
 def euclidean_distance(u, v):
     """‖u − v‖ along the last axis."""
+    _same_last_axis(jnp.asarray(u), jnp.asarray(v))
     return jnp.linalg.norm(jnp.asarray(u) - jnp.asarray(v), axis=-1)
+
+
+def _same_last_axis(u, v) -> None:
+    if u.ndim == 0 or v.ndim == 0 or u.shape[-1] != v.shape[-1]:
+        raise ValueError(f"`u` and `v` must be vectors of one dimension e, shapes (..., e); got {u.shape} and {v.shape}")
 
 
 def unit_rows(matrix, *, eps: float = 1e-12):
@@ -84,6 +92,7 @@ def nearest(vectors: WordVectors, query: Union[str, np.ndarray], k: int = 10, *,
     distance (returned, lowest first).
     """
     _check_vectors(vectors)
+    _checks.positive_int("k", k)
     if metric not in ("cosine", "euclidean"):
         raise ValueError(f"`metric` must be 'cosine' or 'euclidean'; got {metric!r}")
     skip = set(exclude)
@@ -146,6 +155,8 @@ def analogy_ids(matrix, a, b, c, *, method: str = "3cosadd", groups=None, chunk:
     for name, x in (("a", a), ("b", b), ("c", c)):
         if x.size and (x.min() < 0 or x.max() >= n):
             raise ValueError(f"`{name}` must hold row ids in [0, {n}); got values in [{x.min()}, {x.max()}]")
+    if groups is not None and np.shape(groups) != (n,):
+        raise ValueError(f"`groups` must give one group id per row of `matrix`, shape ({n},); got {np.shape(groups)}")
     groups = jnp.arange(n, dtype=jnp.int32) if groups is None else jnp.asarray(groups, jnp.int32)
     chunk = chunk or max(1, min(512, 2 ** 24 // max(n, 1)))
     out = np.empty(len(a), np.int32)
@@ -159,8 +170,10 @@ def analogy_ids(matrix, a, b, c, *, method: str = "3cosadd", groups=None, chunk:
 
 
 def analogy(vectors: WordVectors, a: str, b: str, c: str, *, method: str = "3cosadd", k: int = 1):
-    """"a is to b as c is to ?": the best `k` answers (words, best first), question words excluded."""
+    """"a is to b as c is to ?": the best `k` answers (words, best first), question words excluded
+    (so at most len(vectors) − 3 of them, fewer where a, b, c repeat a word)."""
     _check_vectors(vectors)
+    _checks.positive_int("k", k)
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {METHODS}; got {method!r}")
     ia, ib, ic = vectors.indices([a, b, c])
@@ -172,7 +185,8 @@ def analogy(vectors: WordVectors, a: str, b: str, c: str, *, method: str = "3cos
         scores = pb * pc / (pa + COSMUL_EPS)
     scores = np.asarray(scores).copy()
     scores[[ia, ib, ic]] = -np.inf
-    return [vectors.words[i] for i in np.argsort(-scores, kind="stable")[:k]]
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [vectors.words[i] for i in order if scores[i] > -np.inf]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -405,10 +419,13 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def spearman(x, y) -> float:
-    """Spearman's ρ: Pearson's r between the ranks (ties averaged), as scipy.stats.spearmanr."""
+    """Spearman's ρ: Pearson's r between the ranks (ties averaged), as scipy.stats.spearmanr; NaN where
+    either input holds a NaN (as scipy's default), so diverged vectors never pass for a plausible ρ."""
     x, y = np.asarray(x, np.float64).reshape(-1), np.asarray(y, np.float64).reshape(-1)
     if x.shape != y.shape:
         raise ValueError(f"`x` and `y` must have the same length; got {len(x)} and {len(y)}")
+    if np.isnan(x).any() or np.isnan(y).any():
+        return float("nan")
     return _pearson(_ranks(x), _ranks(y))
 
 

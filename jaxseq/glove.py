@@ -231,6 +231,7 @@ def _epoch(params, state, i, j, x, *, config: StepOptions):
 def check_config(config: GloVeConfig) -> None:
     for name in ("dim", "window", "min_count", "epochs", "batch", "chunk_words"):
         _checks.positive_int(name, getattr(config, name))
+    _checks.nonnegative_int("max_vocab", config.max_vocab)
     for name in ("x_max", "alpha", "lr", "grad_clip"):
         if not getattr(config, name) > 0:
             raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")

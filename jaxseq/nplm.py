@@ -141,8 +141,12 @@ def examples(ids: np.ndarray, sid: np.ndarray, context: str, n: int, rng: np.ran
 
 
 def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 10_000) -> Vocab:
-    """``"<unk>"``, then the words seen at least `min_count` times, most frequent first (`max_vocab` in all)."""
+    """``"<unk>"``, then the words seen at least `min_count` times, most frequent first (`max_vocab` in
+    all, <unk> included, so at least 2; 0: no cap)."""
     _checks.positive_int("min_count", min_count)
+    _checks.nonnegative_int("max_vocab", max_vocab)
+    if max_vocab == 1:
+        raise ValueError("`max_vocab` must be 0 (no cap) or at least 2 (<unk> and one word); got 1")
     counts = _count(sentences)
     if not counts:
         raise ValueError("`sentences` is empty: no words to build a vocabulary from")
@@ -151,7 +155,7 @@ def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 10
         top = max(counts.items(), key=lambda wc: wc[1])
         raise ValueError(f"`min_count`={min_count} is above every word count: the most frequent word "
                          f"{top[0]!r} appears {top[1]} times")
-    return Vocab(tokens=(UNK, *ranked[: max(1, max_vocab - 1) if max_vocab else None]))
+    return Vocab(tokens=(UNK, *ranked[: max_vocab - 1 if max_vocab else None]))
 
 
 @functools.partial(jax.jit, static_argnames=("optimizer",), donate_argnums=(0, 1))
@@ -194,6 +198,8 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
         sid.append(np.full(len(sentence), s, np.int64))
     n_sent = len(ids)
     cut = n_sent - int(round(config.valid_frac * n_sent)) if n_sent > 1 else n_sent
+    if cut < 1:
+        raise ValueError(f"`valid_frac`={config.valid_frac} leaves no training sentence of the {n_sent}; lower it")
     rng = np.random.default_rng(config.seed)
     train_ids, train_sid = np.concatenate(ids[:cut]), np.concatenate(sid[:cut])
     width = context_width(config.context, config.n)

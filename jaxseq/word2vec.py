@@ -32,7 +32,8 @@ batch 1024 at lr 0.1 gives ρ ≈ 0.51, batch 4096 at 0.15 ≈ 0.52, batch 16,38
 (and diverges at 0.5), where a naive trainer falls to ≈ 0.
 
 Negatives: by default each example draws its own K (word2vec.c's estimator; K + 2 row reads and
-writes per example). With ``neg_group=G`` each group of G examples shares ``neg_draws=D`` draws,
+writes per example); a draw that is the example's own target is skipped, as word2vec.c and gensim
+skip it (weight 0). With ``neg_group=G`` each group of G examples shares ``neg_draws=D`` draws,
 each weighted K / D: the same negative term in expectation, fewer row reads and writes, small
 (G × e) @ (e × D) matmuls — but it costs quality: ρ 0.44 at G = 2 or 4, 0.40 at G = 64 on the
 enwiki sample, against 0.51-0.52 without sharing.
@@ -216,6 +217,7 @@ def _count(sentences: Sentences) -> collections.Counter:
 
 def _vocab_from_counts(counts: collections.Counter, min_count: int, max_vocab: int) -> tuple[Vocab, np.ndarray]:
     _checks.positive_int("min_count", min_count)
+    _checks.nonnegative_int("max_vocab", max_vocab)
     if not counts:
         raise ValueError("`sentences` is empty: no words to build a vocabulary from")
     ranked = sorted(counts.items(), key=lambda wc: -wc[1])  # stable: ties keep first appearance
@@ -395,6 +397,7 @@ def _step(params: Params, tables: Tables, key, x, y, lr, *, config: StepOptions)
         outs = jnp.concatenate([y0[:, None], neg], axis=1)  # (b, 1 + D): the target, then the negatives
         label = (jnp.arange(1 + D) == 0).astype(W_in.dtype)[None, :]
         weight = jnp.where(label > 0, 1.0, config.negative / D) * valid[:, None]  # (b, 1 + D)
+        weight = jnp.where((label == 0) & (outs == y0[:, None]), 0.0, weight)  # a draw of the target: skipped
         U = W_out[outs]  # (b, 1 + D, e)
         s = jnp.einsum("be,bke->bk", h, U)
         g = (jax.nn.sigmoid(s) - label) * weight
@@ -418,14 +421,15 @@ def _step(params: Params, tables: Tables, key, x, y, lr, *, config: StepOptions)
         N = W_out[neg]  # (b/G, D, e)
         weight = config.negative / D
         hg = h.reshape(b // G, G, e)
-        vg = (weight * valid).reshape(b // G, G, 1)
+        # (b/G, G, D): example i of a group weighs draw d, unless that draw is its own target
+        vg = (weight * valid).reshape(b // G, G, 1) * (neg[:, None, :] != y0.reshape(b // G, G, 1))
         sn = jnp.einsum("gie,gde->gid", hg, N)  # (b/G, G, D)
         gn = jax.nn.sigmoid(sn) * vg
         loss = loss - jnp.sum(jax.nn.log_sigmoid(-sn) * vg)
         dh = dh + jnp.einsum("gid,gde->gie", gn, N).reshape(b, e)
         out_idx.append(neg.reshape(-1))
         out_grad.append(jnp.einsum("gid,gie->gde", gn, hg).reshape(-1, e))
-        out_hits.append(jnp.broadcast_to(jnp.sum(vg, axis=1), neg.shape).reshape(-1))
+        out_hits.append(jnp.sum(vg, axis=1).reshape(-1))
     elif config.loss == "hierarchical":
         pts, codes = tables.points[y0], tables.codes[y0]  # (b, d)
         m = tables.path_mask[y0] * valid[:, None]

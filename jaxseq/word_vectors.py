@@ -17,7 +17,8 @@ vector of ``words[i]`` — the E of `jaxseq.embedding`, rows as words. The three
 Text files are written with 9 significant digits, which gives every float32 back exactly.
 Saving is atomic and streamed (a temporary file in the same folder, then renamed), as
 `jaxseq.checkpoint`.
-Words must not contain whitespace (none of the formats can hold it). A file whose lines disagree
+Words must not contain a space, newline or carriage return (the formats' separators; other Unicode
+spaces are kept, as gensim keeps them). A file whose lines disagree
 on the dimension is an error naming the line; a repeated word keeps its first vector, with a
 warning, as gensim does.
 """
@@ -36,7 +37,7 @@ from jaxseq._files import atomic_write
 __all__ = ["WordVectors", "load_word2vec", "load_glove", "save_word2vec"]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # identity comparison: == on an ndarray field is ambiguous
 class WordVectors:
     """Words and their vectors: ``matrix[i]`` (float32, shape (e,)) is the vector of ``words[i]``."""
 
@@ -104,11 +105,13 @@ def save_word2vec(path: str | os.PathLike, vectors: WordVectors, *, binary: bool
     """Write `vectors` in the word2vec text (default) or binary format, atomically."""
     if not isinstance(vectors, WordVectors):
         raise TypeError(f"`vectors` must be a WordVectors; got {type(vectors).__name__}")
-    bad = next((w for w in vectors.words if not w or any(c.isspace() for c in w)), None)
+    bad = next((w for w in vectors.words if not w or any(c in w for c in " \n\r")), None)
     if bad is not None:
         raise ValueError(f"`vectors` holds the word {bad!r}: the word2vec formats cannot store an empty "
-                         f"word or one with whitespace")
+                         f"word or one with a space, newline or carriage return (their separators)")
     v, e = vectors.matrix.shape
+    if e < 1:
+        raise ValueError(f"`vectors` must have a dimension >= 1 to be saved; got matrix shape {vectors.matrix.shape}")
     with atomic_write(path, "wb") as out:  # readers never see half a file
         out.write(f"{v} {e}\n".encode("utf-8"))
         if binary:
@@ -141,8 +144,9 @@ def load_word2vec(path: str | os.PathLike, *, binary: bool = False, limit: Optio
         v, e = _parse_header(header, path)
         n = v if limit is None else min(v, limit)
         words, matrix = _read_text_rows(f, path, first_line=2, dim=e, limit=n, unicode_errors=unicode_errors)
-    if limit is None and len(words) != v:
-        raise ValueError(f"{path}: the header says {v} words, but the file holds {len(words)}")
+    if len(words) != n:
+        raise ValueError(f"{path}: the header says {v} words, but the file holds {len(words)}"
+                         + (f" (fewer than limit={limit})" if limit is not None and limit < v else ""))
     return _build(words, matrix, path)
 
 
@@ -152,6 +156,11 @@ def load_glove(path: str | os.PathLike, *, limit: Optional[int] = None,
     _check_limit(limit)
     path = os.fspath(path)
     with open(path, "rb") as f:
+        first = f.readline().split()
+        if len(first) == 2 and all(p.isdigit() for p in first):
+            raise ValueError(f"{path}, line 1: {b' '.join(first).decode()!r} looks like a word2vec header "
+                             "`<number of words> <dimension>`; GloVe files have none: use load_word2vec")
+        f.seek(0)
         words, matrix = _read_text_rows(f, path, first_line=1, dim=None, limit=limit, unicode_errors=unicode_errors)
     if not words:
         raise ValueError(f"{path}: no vectors in the file (GloVe format: one `word x1 ... xe` a line)")
@@ -179,10 +188,15 @@ def _read_text_rows(f, path: str, *, first_line: int, dim: Optional[int], limit:
                     unicode_errors: str) -> tuple[list[str], np.ndarray]:
     words: list[str] = []
     rows: list[list[str]] = []
+    line_nos: list[int] = []
     for line_no, raw in enumerate(f, start=first_line):
         if limit is not None and len(words) >= limit:
             break
-        line = raw.decode("utf-8", errors=unicode_errors).rstrip("\r\n")
+        try:
+            line = raw.decode("utf-8", errors=unicode_errors).rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}, line {line_no}: not UTF-8 text ({err.reason} at byte {err.start}); a binary "
+                             "word2vec file? pass binary=True (or unicode_errors='replace')") from None
         parts = line.rstrip().split(" ")
         if len(parts) == 1 and not parts[0]:
             continue  # a blank line (e.g. the end of the file)
@@ -196,6 +210,7 @@ def _read_text_rows(f, path: str, *, first_line: int, dim: Optional[int], limit:
                              f"numbers after {parts[0][:40]!r}")
         words.append(parts[0])
         rows.append(parts[1:])
+        line_nos.append(line_no)
     try:
         matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), dim or 0)
     except ValueError:
@@ -203,7 +218,7 @@ def _read_text_rows(f, path: str, *, first_line: int, dim: Optional[int], limit:
             try:
                 np.asarray(row, dtype=np.float32)
             except ValueError as err:
-                raise ValueError(f"{path}, line {i + first_line}: the numbers of {words[i][:40]!r} do not "
+                raise ValueError(f"{path}, line {line_nos[i]}: the numbers of {words[i][:40]!r} do not "
                                  f"parse as floats ({err})") from None
         raise
     return words, matrix
@@ -231,7 +246,11 @@ def _load_binary(path: str, limit: Optional[int], unicode_errors: str) -> WordVe
                 if space < 0 or space + 1 + width > size:
                     raise ValueError(f"{path}: record {i + 1} of {v} is cut short (the file ends at byte "
                                      f"{size}); expected a word, a space and {e} float32")
-                words.append(m[pos:space].decode("utf-8", errors=unicode_errors))
+                try:
+                    words.append(m[pos:space].decode("utf-8", errors=unicode_errors))
+                except UnicodeDecodeError as err:
+                    raise ValueError(f"{path}: the word of record {i + 1} is not UTF-8 ({err.reason}); pass "
+                                     "unicode_errors='replace' (word2vec.c can cut a character in half)") from None
                 matrix[i] = np.frombuffer(m, dtype="<f4", count=e, offset=space + 1)
                 pos = space + 1 + width
             if limit is None:

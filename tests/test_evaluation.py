@@ -161,3 +161,33 @@ def test_benchmark_files_are_found_in_the_data_cache_without_gensim(tmp_path, mo
     assert len(evaluation.load_analogies("google")) == 14
     with pytest.raises(ImportError, match="put a copy at"):
         evaluation.test_data_path("not-there.txt")
+
+
+# ---- found in review ------------------------------------------------------------------------------
+
+
+def test_bad_evaluation_input_is_refused_or_reported():
+    assert np.isnan(evaluation.spearman([1, np.nan, 3, 4], [1, 2, 3, 5]))  # as scipy: a NaN never passes for a ρ
+    with pytest.raises(ValueError, match="`u` and `v` must be vectors of one dimension"):
+        evaluation.cosine_similarity(np.ones(5), [2.0])
+    with pytest.raises(ValueError, match="`u` and `v` must be vectors of one dimension"):
+        evaluation.euclidean_distance(np.ones((2, 5)), np.ones(3))
+    wv = WordVectors(tuple(f"w{i}" for i in range(6)), np.random.default_rng(0).normal(size=(6, 4)))
+    for k in (0, -1):
+        with pytest.raises(ValueError, match="`k` must be a positive integer"):
+            evaluation.nearest(wv, "w0", k=k)
+    answers = evaluation.analogy(wv, "w0", "w1", "w2", k=5)
+    assert len(answers) == 3 and not {"w0", "w1", "w2"} & set(answers)  # question words never answers
+    with pytest.raises(ValueError, match=r"`groups` must give one group id per row .* shape \(6,\); got \(1,\)"):
+        evaluation.analogy_ids(wv.matrix, [0], [1], [2], groups=[0])
+
+
+def test_a_bias_direction_of_the_wrong_shape_or_zero_is_refused():
+    e = np.random.default_rng(1).normal(size=(3, 4))
+    with pytest.raises(ValueError, match=r"`g` must be one direction of the vectors' dimension, shape \(4,\)"):
+        debias.neutralize(e, np.array([1.0]))
+    with pytest.raises(ValueError, match="`g` must be a nonzero direction"):
+        debias.neutralize(e, np.zeros(4))
+    wv = WordVectors(("he", "she", "nurse"), e)
+    with pytest.raises(ValueError, match="`g` must be one direction"):
+        debias.debias(wv, np.array([1.0]))

@@ -47,3 +47,17 @@ def test_training_learns_a_deterministic_sequence():
         nplm.train(sentences, nplm.NPLMConfig(min_count=10_000))
     with pytest.raises(ValueError, match="long enough"):
         nplm.train([["a", "b"]] * 3, nplm.NPLMConfig(min_count=1, n=4, valid_frac=0.0))
+
+
+def test_vocabulary_caps_and_validation_fractions_are_checked():
+    from jaxseq import glove
+
+    sentences = [["a", "b", "c", "d", "e", "f"]] * 2
+    with pytest.raises(ValueError, match="`valid_frac`=0.75 leaves no training sentence"):
+        nplm.train(sentences, nplm.NPLMConfig(n=2, min_count=1, valid_frac=0.75))
+    assert len(nplm.build_vocab(sentences, min_count=1, max_vocab=2)) == 2  # <unk> and one word
+    for bad in (1, -5):
+        with pytest.raises(ValueError, match="`max_vocab` must be"):
+            nplm.build_vocab(sentences, min_count=1, max_vocab=bad)
+    with pytest.raises(ValueError, match="`max_vocab` must be an integer >= 0"):
+        glove.train([["a", "a", "b"]] * 3, glove.GloVeConfig(min_count=1, max_vocab=-1))

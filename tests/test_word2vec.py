@@ -178,6 +178,25 @@ def test_hand_written_step_is_sgd_on_the_loss(model, loss, group):
         np.testing.assert_allclose(after - before, -0.1 * g, rtol=2e-4, atol=2e-6)
 
 
+@pytest.mark.parametrize("group", [1, 2])
+def test_a_negative_draw_of_the_target_itself_is_skipped(group):
+    """word2vec.c skips a negative that is the example's own target; with P(target) ≈ 1 every draw is
+    one, so only the positive term acts and the target's score u·h rises (unskipped it would fall)."""
+    tables = word2vec.make_tables(np.array([10 ** 6, 1, 1]))
+    rng = np.random.default_rng(0)
+    params = word2vec.Params(*(jnp.asarray(rng.normal(size=(3, 4)) * 0.3, jnp.float32) for _ in range(2)))
+    x, y = jnp.array([[1], [2]], jnp.int32), jnp.array([0, 0], jnp.int32)  # contexts 1, 2 → target 0
+    opts = word2vec.StepOptions("skipgram", "negative", 5, group, 0, "sum", "sum")
+    new, _, _ = word2vec._step(params, tables, jax.random.PRNGKey(0), x, y, 0.1, config=opts)
+    score = lambda p: float(p.W_out[0] @ p.W_in[1])
+    sig = float(jax.nn.sigmoid(score(params)))
+    # by hand, the positive term alone: u += lr (1 − σ) h twice (both examples), h += lr (1 − σ) u
+    u, h = params.W_out[0], params.W_in[1]
+    u_new = u + 0.1 * (1 - sig) * h + 0.1 * (1 - float(jax.nn.sigmoid(u @ params.W_in[2]))) * params.W_in[2]
+    np.testing.assert_allclose(new.W_out[0], u_new, rtol=1e-5, atol=1e-6)
+    assert score(new) > score(params)
+
+
 # --------------------------------------------------------------------------------------------------
 # The device pipeline (jaxseq.word2vec_pipeline): examples built by jitted code
 

@@ -102,5 +102,37 @@ def test_bad_vectors_are_refused(tmp_path):
         WordVectors(("a", "a"), np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"shape \(len\(words\), e\) = \(2, e\); got \(3, 3\)"):
         WordVectors(("a", "b"), np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="whitespace"):
+    with pytest.raises(ValueError, match="a space, newline or carriage return"):
         save_word2vec(tmp_path / "v.txt", WordVectors(("a b",), np.zeros((1, 2))))
+
+
+# ---- found in review ------------------------------------------------------------------------------
+
+
+def test_file_errors_name_the_real_line_and_the_likely_cause(tmp_path):
+    p = tmp_path / "blank.txt"
+    p.write_text("3 2\na 1 2\n\n\nb 3 4\nc 5 oops\n")
+    with pytest.raises(ValueError, match="line 6: the numbers of 'c' do not parse"):
+        load_word2vec(p)
+    p.write_text("3 4\na 1 2 3 4\nb 1 2 3 4\nc 1 2 3 4\n")
+    with pytest.raises(ValueError, match="looks like a word2vec header.*use load_word2vec"):
+        load_glove(p)
+    p.write_text("5 2\na 1 2\nb 3 4\n")  # cut short: 2 of the 5 words the header announces
+    with pytest.raises(ValueError, match="the header says 5 words, but the file holds 2"):
+        load_word2vec(p, limit=3)
+    assert load_word2vec(p, limit=2).words == ("a", "b")
+    save_word2vec(tmp_path / "v.bin", WordVectors(("a", "b"), np.full((2, 4), 1.5)), binary=True)
+    with pytest.raises(ValueError, match="not UTF-8 text.*pass binary=True"):
+        load_word2vec(tmp_path / "v.bin")
+
+
+def test_words_with_other_unicode_spaces_round_trip(tmp_path):
+    words = ("a\u00a0b", "x\u3000y", "q\x1cr", "plain")
+    wv = WordVectors(words, np.arange(8.0).reshape(4, 2))
+    for binary in (False, True):
+        save_word2vec(tmp_path / "v", wv, binary=binary)
+        back = load_word2vec(tmp_path / "v", binary=binary)
+        assert back.words == words and np.array_equal(back.matrix, wv.matrix)
+    with pytest.raises(ValueError, match="dimension >= 1"):
+        save_word2vec(tmp_path / "e", WordVectors(("a",), np.zeros((1, 0))))
+    assert (wv == wv) and not (wv == WordVectors(words, wv.matrix))  # identity, never an ambiguous array
