@@ -78,7 +78,8 @@ class Utterances(NamedTuple):
 
 
 def max_frames(config: Config) -> int:
-    return config.max_labels * (config.max_duration + config.max_gap) + config.max_gap
+    # a repeated symbol forces a gap of at least one frame, even with max_gap = 0
+    return config.max_labels * (config.max_duration + max(config.max_gap, 1)) + config.max_gap
 
 
 def prototypes(config: Config) -> np.ndarray:

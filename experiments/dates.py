@@ -83,6 +83,9 @@ def check(config: Config) -> None:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
     if not config.lr > 0:
         raise ValueError(f"`lr` must be positive; got {config.lr}")
+    _checks.positive_int("n_heatmaps", config.n_heatmaps)
+    if not config.length_alpha >= 0:
+        raise ValueError(f"`length_alpha` must be >= 0; got {config.length_alpha}")
 
 
 def init_params(config: Config, model: str, src_vocab_size: int) -> seq2seq.Params:

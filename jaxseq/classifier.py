@@ -75,7 +75,11 @@ def loss(params: Params, tokens: Array, lengths: Array, labels: Array) -> Array:
 
 
 def accuracy(params: Params, tokens: Array, lengths: Array, labels: Array) -> Array:
-    return jnp.mean(jnp.argmax(apply(params, tokens, lengths), axis=-1) == labels)
+    """Fraction of sequences whose most likely class is the label (b,)."""
+    _checks.integer("labels", labels)
+    logits = apply(params, tokens, lengths)
+    _checks.same_shape("labels", labels, logits.shape[:-1], "(batch,)")
+    return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
 
 
 def frozen_embedding(optimizer: optax.GradientTransformation) -> optax.GradientTransformation:

@@ -84,6 +84,12 @@ def check_targets(logit_lengths, labels, label_lengths, *, num_classes: Optional
     Host-side (NumPy) values; labels (n, ...) with label_lengths and logit_lengths (...).
     """
     logit_lengths, labels, label_lengths = (np.asarray(a) for a in (logit_lengths, labels, label_lengths))
+    if labels.ndim < 1:
+        raise ValueError(f"`labels` must have shape (n, ...); got {labels.shape}")
+    for name, a in (("label_lengths", label_lengths), ("logit_lengths", logit_lengths)):
+        if a.shape != labels.shape[1:]:
+            raise ValueError(f"`{name}` must have the batch shape of `labels` (n, ...), {labels.shape[1:]}; "
+                             f"got {a.shape}")
     n = labels.shape[0]
     flat_labels = labels.reshape(n, -1)
     flat_ll = label_lengths.reshape(-1)
@@ -169,6 +175,7 @@ def greedy_decode(logits: Array, logit_lengths: Array, *, blank_id: int = 0) -> 
     """
     _checks.floating("logits", logits)
     _checks.integer("logit_lengths", logit_lengths)
+    _checks.rank_at_least("logits", logits, 2, "(time, ..., vocab)")
     t = logits.shape[0]
     _checks.same_shape("logit_lengths", logit_lengths, logits.shape[1:-1], "logits.shape[1:-1] (the batch shape)")
     best = jnp.argmax(logits, axis=-1).astype(jnp.int32)  # (t, ...)

@@ -96,6 +96,9 @@ def init(key, src_vocab_size: int, tgt_vocab_size: int, *, cell_kind: str = "lst
         _checks.one_of("attention_kind", attention_kind, attention.KINDS)
     for name, value in (("embed_dim", embed_dim), ("encoder_size", encoder_size), ("decoder_size", decoder_size)):
         _checks.positive_int(name, value)
+    if bridge == "zeros" and attention_kind is None:
+        raise ValueError('bridge="zeros" needs attention: without it the decoder starts from s<0> = 0 and never '
+                         'sees the source (use bridge="dense" or "final", or an `attention_kind`)')
     if bridge == "final" and encoder_size != decoder_size:
         raise ValueError(f'bridge="final" starts the decoder from the encoder\'s carry, so `decoder_size` must equal '
                          f'`encoder_size` = {encoder_size}; got {decoder_size} (use bridge="dense")')

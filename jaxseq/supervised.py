@@ -36,8 +36,9 @@ def pad(seqs: Sequence, *, pad_value=0, length: Optional[int] = None, dtype=None
     t = int(lengths.max()) if length is None else length
     if t < lengths.max():
         raise ValueError(f"`length` must be at least the longest sequence, {lengths.max()}; got {length}")
-    if dtype is None:
-        dtype = np.int32 if np.issubdtype(arrays[0].dtype, np.integer) else arrays[0].dtype
+    if dtype is None:  # the common type of the non-empty sequences (an empty list alone says float64)
+        common = np.result_type(*[a.dtype for a in arrays if a.size] or [np.int32])
+        dtype = np.int32 if np.issubdtype(common, np.integer) else common
     out = np.full((t, len(arrays), *tail), pad_value, dtype)
     for b, a in enumerate(arrays):
         out[: a.shape[0], b] = a

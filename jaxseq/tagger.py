@@ -8,7 +8,8 @@ part-of-speech tagging — the course's "many-to-many, same length" RNN).
 
 A unidirectional tagger cannot use what comes later ("Teddy bears are on sale" vs "Teddy Roosevelt
 was a great president": is *Teddy* a name?); the bidirectional one can. Padded batches by lengths;
-padded steps have zero outputs and add nothing to the loss or the accuracy.
+padded steps have zero activations (their logits are the bias b_y) and add nothing to the loss or
+the accuracy.
 """
 from __future__ import annotations
 
@@ -59,9 +60,14 @@ def loss(params: Params, tokens: Array, lengths: Array, tags: Array) -> Array:
 
 
 def accuracy(params: Params, tokens: Array, lengths: Array, tags: Array) -> tuple[Array, Array]:
-    """(token accuracy over valid steps, fraction of sequences tagged entirely right)."""
+    """(token accuracy over valid steps, fraction of sequences tagged entirely right); a sequence of
+    length 0 counts in neither."""
+    _checks.integer("tags", tags)
     logits = apply(params, tokens, lengths)
+    _checks.same_shape("tags", tags, logits.shape[:-1], "(t, ...) like `tokens`")
     mask = resolve_mask(logits, None, lengths)
     right = (jnp.argmax(logits, axis=-1) == tags) | ~mask
     token_acc = jnp.sum(right & mask) / jnp.maximum(jnp.sum(mask), 1)
-    return token_acc, jnp.mean(jnp.all(right, axis=0))
+    nonempty = jnp.any(mask, axis=0)
+    seq_acc = jnp.sum(jnp.all(right, axis=0) & nonempty) / jnp.maximum(jnp.sum(nonempty), 1)
+    return token_acc, seq_acc

@@ -149,3 +149,12 @@ def test_experiment_data_fits_and_tiny_run_folder_is_complete(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["label_error_rate"]) == {"greedy", "prefix_beam"}
     assert all(math.isfinite(v) for v in summary["label_error_rate"].values()) and math.isfinite(summary["test_loss"])
+
+
+def test_targets_and_lengths_of_other_batch_shapes_are_refused():
+    with pytest.raises(ValueError, match=r"`label_lengths` must have the batch shape of `labels`"):
+        ctc.check_targets(np.array([1]), np.array([[1, 0], [1, 0]]), np.array([1]))
+    with pytest.raises(ValueError, match=r"`logit_lengths` must have the batch shape of `labels`"):
+        ctc.check_targets(np.array([5, 5, 5]), np.array([[1], [1]]), np.array([1]))
+    with pytest.raises(ValueError, match=r"`logits` must have .*\(time, \.\.\., vocab\)"):
+        ctc.greedy_decode(jnp.array([0.0, 3.0, 1.0]), jnp.array(3))

@@ -151,7 +151,6 @@ def test_beam_width_one_is_greedy_and_weights_are_masked(models, name):
         alpha, by_hand = first_step(p)
         np.testing.assert_allclose(alpha, by_hand, rtol=1e-6)
         np.testing.assert_allclose(greedy.alphas[0], alpha, rtol=1e-5, atol=1e-6)
-        return
     beam = seq2seq.beam_search(p, SRC, SRC_LEN, beam_width=1, alpha=0.6, **DECODE)
     assert greedy.tokens.shape == (MAX_LEN, 3) and beam.tokens.shape == (MAX_LEN, 3, 1)
     np.testing.assert_array_equal(beam.tokens[..., 0], greedy.tokens)
@@ -244,3 +243,9 @@ def test_decoding_errors(models):
         seq2seq.greedy_decode(p, SRC, SRC_LEN[:2], **DECODE)
     with pytest.raises(TypeError, match=r"`src` must hold integer ids"):
         seq2seq.greedy_decode(p, SRC.astype(jnp.float32), SRC_LEN, **DECODE)
+
+
+def test_a_model_that_could_not_see_its_source_is_refused():
+    with pytest.raises(ValueError, match='bridge="zeros" needs attention'):
+        seq2seq.init(jax.random.PRNGKey(0), 9, 5, cell_kind="rnn", embed_dim=4, encoder_size=6, decoder_size=8,
+                     attention_kind=None, bridge="zeros")

@@ -78,3 +78,30 @@ def test_tiny_run_folder_is_complete(tmp_path):
     assert set(summary["accuracy"]) == {"unidirectional", "bidirectional"}
     assert all(math.isfinite(v) and 0 <= v <= 1 for v in summary["accuracy"].values())
     assert "| bidirectional rnn |" in (out / "results.md").read_text()
+
+
+# ---- found in review ------------------------------------------------------------------------------
+
+
+def test_accuracy_against_a_hand_count_and_bad_tags_are_refused():
+    p = tagger.init(KEY, 5, 3, cell_kind="rnn", embed_dim=4, hidden_size=6)
+    tokens = jnp.array([[1, 2, 3], [4, 1, 0]])  # (t=2, b=3); lengths 2, 1, 0
+    lengths = jnp.array([2, 1, 0])
+    pred = np.asarray(jnp.argmax(tagger.apply(p, tokens, lengths), axis=-1))
+    tags = pred.copy()
+    tags[1, 0] = (pred[1, 0] + 1) % 3  # one wrong valid tag, in sequence 0
+    tags[1, 1] = (pred[1, 1] + 1) % 3  # a padded step: does not count
+    token_acc, seq_acc = tagger.accuracy(p, tokens, lengths, jnp.asarray(tags))
+    np.testing.assert_allclose(float(token_acc), 2 / 3, rtol=1e-6)  # 3 valid steps, 2 right
+    np.testing.assert_allclose(float(seq_acc), 1 / 2, rtol=1e-6)  # sequences 0 (wrong) and 1 (right); 2 is empty
+    with pytest.raises(ValueError, match="`tags` must have shape"):
+        tagger.accuracy(p, tokens, lengths, jnp.asarray(tags)[:, :1])
+    with pytest.raises(TypeError, match="`tags`"):
+        tagger.accuracy(p, tokens, lengths, jnp.asarray(tags, jnp.float32))
+
+
+def test_pad_takes_the_common_type_of_the_sequences():
+    ids, _ = supervised.pad([[], [4, 5]])
+    assert ids.dtype == np.int32
+    mixed, _ = supervised.pad([np.array([1, 2]), np.array([0.5, 0.7])])
+    assert mixed.dtype == np.float64 and mixed[0, 1] == 0.5  # never truncated to int
