@@ -9,13 +9,13 @@ the backward cell's output at the first step (where it has read the whole sequen
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxseq import _checks, bidirectional, cell, embedding, head, losses, shapes
+from jaxseq import _checks, bidirectional, cell, embedding, head, shapes
 from jaxseq.typing import Array
 from jaxseq.unroll import resolve_mask, unroll
 

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import _checks, bidirectional
-from jaxseq.typing import Array, PyTree
+from jaxseq.typing import Array
 from jaxseq.unroll import unroll as _unroll
 
 

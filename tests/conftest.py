@@ -1,6 +1,5 @@
 """A strict, quick test environment: rank promotion raises; float64 on request through the `x64`
 fixture; XLA compiles without LLVM optimisation."""
-import contextlib
 import os
 
 # Most of the suite's time is XLA compiling many small programs; LLVM's optimisation passes are

@@ -1,5 +1,4 @@
 """Bidirectional, stacks, the course's RNN shapes, losses and BPTT."""
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +9,7 @@ import pytest
 import jaxseq
 from jaxseq import bidirectional, bptt, gru, head, losses, lstm, rnn, shapes, stack
 from cells import CELLS
-from test_cells import B, H, I, T, assert_tree_close, randomize, setup
+from test_cells import B, H, I, T, assert_tree_close, randomize
 
 KEY = jax.random.PRNGKey(0)
 
