@@ -166,7 +166,8 @@ def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
     train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss, optimizer)),  # every local device
-                                        batch_argnums=(1, 2, 3, 4), batch_axis=(1, 0, 1, 0))
+                                        batch_argnums=(1, 2, 3, 4), batch_axis=(1, 0, 1, 0),
+                                        batch_size=config.batch)
     logits_fn = jax.jit(apply)
     order = supervised.Minibatches(config.n_train, config.batch, config.seed)
 

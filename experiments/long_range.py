@@ -193,7 +193,8 @@ def train_variant(config: Config, kind: str, clip: bool, params: Model) -> tuple
         return state, loss, state.opt_state[0].norm
 
     # xs (T, b, 2), y (b,): the batch split over every local device (one device: plain jit)
-    train_step = parallel.data_parallel(jax.jit(step), batch_argnums=(1, 2), batch_axis=(1, 0))
+    train_step = parallel.data_parallel(jax.jit(step), batch_argnums=(1, 2), batch_axis=(1, 0),
+                                        batch_size=config.batch)
 
     state = bptt.init_train_state(params, optimizer)
     name = kind + ("+clip" if clip else "")

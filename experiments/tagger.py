@@ -123,7 +123,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
     train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(tagger.loss, optimizer)),  # every local device
-                                        batch_argnums=(1, 2, 3), batch_axis=(1, 0, 1))
+                                        batch_argnums=(1, 2, 3), batch_axis=(1, 0, 1), batch_size=config.batch)
     accuracy = jax.jit(tagger.accuracy)
     order = supervised.Minibatches(config.n_train, config.batch, config.seed)
     batch_at = lambda s: tuple(jnp.asarray(a) for a in (x[:, order.at(s)], x_len[order.at(s)], y[:, order.at(s)]))

@@ -26,7 +26,7 @@ Tokens: a str is split on whitespace (no other tokenisation — compare with sac
 
 References: ``references[i]`` holds the references of hypothesis i — a str (one reference) or a list
 of references, each a str or a token list. So one tokenised reference is ``[tokens]``: a bare list
-of single tokens beside a token-list hypothesis is refused as ambiguous. (sacrebleu takes reference *streams* instead, one list
+of single characters beside a token-list hypothesis is refused as ambiguous. (sacrebleu takes reference *streams* instead, one list
 per reference set; ``list(zip(*streams))`` converts.)
 """
 from __future__ import annotations
@@ -80,11 +80,12 @@ def segment_stats(hypothesis: Tokens, references, max_order: int = 4, *, index: 
     """(c, r, correct (N,), total (N,)) of one hypothesis against its references."""
     hyp = _tokens(f"hypotheses[{index}]", hypothesis)
     if (not isinstance(hypothesis, str) and isinstance(references, (list, tuple)) and len(references) > 1
-            and all(isinstance(r, str) and not any(c.isspace() for c in r) for r in references)):
-        # ["1", "9", "7", "9"] beside a token-list hypothesis: one tokenised reference, or several one-word ones?
-        raise ValueError(f"`references[{index}]` is a list of single tokens beside a token-list hypothesis, which "
-                         "reads as that many one-token references; for one tokenised reference wrap it in a list "
-                         f"([{list(references)[:3]!r:.40}...]), for several give each as a str or a token list")
+            and all(isinstance(r, str) and len(r) == 1 for r in references)):
+        # list("1979-05-03") beside a character-list hypothesis: one tokenised reference, or ten 1-character ones?
+        raise ValueError(f"`references[{index}]` is a list of single characters beside a token-list hypothesis, "
+                         "which reads as that many one-character references; for one tokenised reference wrap it "
+                         f"in a list ([{list(references)[:3]!r:.40}...]); for several one-character references "
+                         "wrap each ([['a'], ['b']])")
     refs = _references(index, references)
     ref_counts: collections.Counter = collections.Counter()
     for r in refs:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import jax
 import numpy as np
@@ -22,13 +22,16 @@ def save(path: str | os.PathLike, tree: Any) -> None:
         f.write(serialization.msgpack_serialize(serialization.to_state_dict(tree)))
 
 
-def restore(path: str | os.PathLike, template: Any) -> Any:
+def restore(path: str | os.PathLike, template: Any, *, defaults: Optional[dict] = None) -> Any:
     """Read a checkpoint into the structure of ``template`` (e.g. a freshly initialised state); every
-    array must have the template's shape and dtype (a mismatch names the first path that differs)."""
+    array must have the template's shape and dtype (a mismatch names the first path that differs).
+    ``defaults`` fills top-level keys that an older checkpoint lacks."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     state = serialization.msgpack_restore(path.read_bytes())
+    if defaults and isinstance(state, dict):
+        state = {**defaults, **state}
     restored = serialization.from_state_dict(template, state)
     for (where, want), got in zip(jax.tree_util.tree_leaves_with_path(template), jax.tree_util.tree_leaves(restored)):
         if hasattr(want, "shape") and hasattr(want, "dtype"):

@@ -228,20 +228,23 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
         if Vocab.load(out / "vocab.json").tokens != data.vocab.tokens:
             raise ValueError(f"--resume: the vocabulary differs from {out / 'vocab.json'}")
         ckpt = checkpoint.restore(out / CKPT, {"state": state, "carry": carry, "wall_s": 0.0,
-                                               "pending_sum": 0.0, "pending_n": 0})
+                                               "pending_sum": 0.0, "pending_n": 0},
+                                  defaults={"pending_sum": 0.0, "pending_n": 0})  # older checkpoints lack them
         state, carry, wall_before = ckpt["state"], ckpt["carry"], float(ckpt["wall_s"])
         pending = (float(ckpt["pending_sum"]), int(ckpt["pending_n"]))
         at = int(state.step)
         # the rows up to the checkpoint, less a last row that only marked where that run stopped
+        # (kept when there is nothing left to train: it is the run's last row)
         rows = [r for r in experiment.Metrics.read(out / "metrics.csv")
-                if r["step"] < at or (r["step"] == at and on_boundary(at, config))]
+                if r["step"] < at or (r["step"] == at and (on_boundary(at, config) or at >= steps))]
         log(f"resuming {out} at step {int(state.step)}")
     experiment.write_json(out / "config.json", dataclasses.asdict(config))
     data.vocab.save(out / "vocab.json")
     metrics = experiment.Metrics(out / "metrics.csv", rows)
 
     train_step, eval_step = make_steps(config, optimizer)
-    train_step = parallel.data_parallel(train_step, batch_argnums=(1, 2, 3))  # over local devices; no-op on one
+    # over the local devices (as many as split the batch); no-op on one
+    train_step = parallel.data_parallel(train_step, batch_argnums=(1, 2, 3), batch_size=config.batch)
     key = jax.random.PRNGKey(config.seed + 1)
     xs, ys = jnp.asarray(data.xs), jnp.asarray(data.ys)
     tokens_per_step = config.batch * config.seq_len

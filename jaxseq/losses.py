@@ -4,7 +4,9 @@ The course's loss sums an elementary loss over the time steps,
 
     L(ŷ, y) = Σ_t L<t>(ŷ<t>, y<t>),   L<t> = −Σ_i y_i<t> log ŷ_i<t>   (cross-entropy over a softmax),
 
-which is −log P(y<1>, …, y<T_y>) for a language model. Padded steps (mask False) contribute nothing.
+which is −log P(y<1>, …, y<T_y>) for a language model. Padded steps (mask False) contribute nothing
+to the value, even with NaN logits there, nor to ∂L/∂logits (a NaN activation upstream of a padded
+step still spreads through the backward pass: mask the inputs too).
 """
 from __future__ import annotations
 
@@ -45,6 +47,9 @@ def sequence_cross_entropy(logits: Array, targets: Array, mask: Optional[Array] 
     _checks.rank_at_least("logits", logits, 1, "(..., vocab)")
     _checks.same_shape("targets", targets, logits.shape[:-1], "logits.shape[:-1]")
     _checks.ids_below("targets", targets, logits.shape[-1])
+    if mask is not None:  # a masked step's logits never reach the softmax: its value and ∂L/∂logits are 0
+        _checks.same_shape("mask", mask, logits.shape[:-1], "the shape of `targets`")
+        logits = jnp.where(jnp.asarray(mask).astype(bool)[..., None], logits, 0.0)
     per_step = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
     return _reduce(per_step, mask, reduction)
 

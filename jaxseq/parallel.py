@@ -18,6 +18,7 @@ of the number of devices. Time-first data gives each batch argument its own axis
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Optional, Sequence
 
 import jax
@@ -41,6 +42,9 @@ def _default_mesh() -> Mesh:
     return mesh()
 
 
+mesh_of = mesh  # `mesh` is also data_parallel's argument name
+
+
 def replicate(tree: PyTree, mesh: Mesh) -> PyTree:
     """Every leaf copied to every device of ``mesh``."""
     return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
@@ -60,13 +64,20 @@ def shard_batch(tree: PyTree, mesh: Mesh, axis: int = 0) -> PyTree:
     return jax.tree_util.tree_map(put, tree)
 
 
+def devices_for_batch(batch_size: int, n_devices: int) -> int:
+    """The most devices, at most ``n_devices``, that split ``batch_size`` evenly (64 on 6 GPUs: 4)."""
+    return max(k for k in range(1, max(n_devices, 1) + 1) if batch_size % k == 0)
+
+
 def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int | Sequence[int] = 0,
-                  mesh: Optional[Mesh] = None) -> Callable:
+                  mesh: Optional[Mesh] = None, batch_size: Optional[int] = None) -> Callable:
     """``jax.jit(fn)`` run with arguments ``batch_argnums`` split along ``batch_axis``, the rest replicated.
 
     ``batch_axis`` is one axis for every batch argument or one per entry of ``batch_argnums`` (e.g.
     ``(1, 0)`` for time-first inputs (t, b, ...) and their lengths (b,)). ``fn`` may already be jitted
     (e.g. `lm_train.make_steps`' train step). With a one-device mesh, ``fn`` itself is returned.
+    With ``batch_size`` (and no ``mesh``) the mesh takes the most local devices that split that batch
+    evenly (`devices_for_batch`), with a warning when that leaves some out, so that any batch runs.
     """
     batch_argnums = tuple(batch_argnums)
     if isinstance(batch_axis, int):
@@ -78,6 +89,12 @@ def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int
                              f"{batch_argnums}; got {batch_axis}")
         axes = dict(zip(batch_argnums, batch_axis))
     m = _default_mesh() if mesh is None else mesh
+    if mesh is None and batch_size is not None and batch_size % m.devices.size:
+        k = devices_for_batch(batch_size, m.devices.size)
+        warnings.warn(f"data_parallel: a batch of {batch_size} does not split over {m.devices.size} devices; "
+                      f"using {k} of them (pick a batch that is a multiple of {m.devices.size} to use all)",
+                      stacklevel=2)
+        m = mesh_of(list(m.devices.flat)[:k], m.axis_names[0])
     if m.devices.size == 1:
         return fn
     jitted = jax.jit(fn)

@@ -22,11 +22,12 @@ from jaxseq.typing import Array
 
 
 def check_options(vocab_size: int, temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
-    if not temperature >= 0:
+    static = lambda x: not isinstance(x, jax.core.Tracer)  # a traced option (jit, vmap) is not checked
+    if static(temperature) and not temperature >= 0:
         raise ValueError(f"`temperature` must be >= 0 (0 = greedy); got {temperature}")
     if top_k is not None and not (isinstance(top_k, int) and 1 <= top_k <= vocab_size):
         raise ValueError(f"`top_k` must be an integer in [1, {vocab_size}] (the vocabulary size); got {top_k!r}")
-    if top_p is not None and not 0 < top_p <= 1:
+    if top_p is not None and static(top_p) and not 0 < top_p <= 1:
         raise ValueError(f"`top_p` must be in (0, 1]; got {top_p}")
 
 
@@ -41,7 +42,8 @@ def filter_logits(logits: Array, *, top_k: Optional[int] = None, top_p: Optional
     if top_k is not None:
         kth = jax.lax.top_k(logits, top_k)[0][..., -1:]
         logits = jnp.where(logits < kth, neg, logits)
-    if top_p is not None and top_p < 1:  # p = 1 keeps every token (a float32 cumsum can reach 1 early)
+    # p = 1 keeps every token (a float32 cumsum can reach 1 before the last token)
+    if top_p is not None and (isinstance(top_p, jax.core.Tracer) or top_p < 1):
         sorted_logits = jnp.sort(logits, axis=-1)[..., ::-1]
         probs = jax.nn.softmax(sorted_logits, axis=-1)
         mass_before = jnp.cumsum(probs, axis=-1) - probs  # mass of strictly more likely tokens

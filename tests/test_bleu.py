@@ -86,7 +86,8 @@ def test_hand_computed_value_and_bad_input():
 
 def test_a_bare_token_list_reference_beside_a_token_hypothesis_is_refused():
     h, r = list("1979-05-30"), list("1979-05-03")
-    with pytest.raises(ValueError, match="list of single tokens beside a token-list hypothesis"):
+    with pytest.raises(ValueError, match="list of single characters beside a token-list hypothesis"):
         bleu.sentence_bleu(h, r)
     assert bleu.sentence_bleu(h, [r]).score > 50  # one tokenised reference, wrapped
     assert bleu.sentence_bleu("a b c", ["a b c", "a c"]).score == pytest.approx(100.0)  # several, as strings
+    assert bleu.sentence_bleu(["yes"], ["yes", "yeah"]).score == pytest.approx(100.0)  # two one-word references

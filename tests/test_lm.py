@@ -356,3 +356,36 @@ def test_a_checkpoint_that_does_not_fit_its_template_is_refused(tmp_path):
     checkpoint.save(tmp_path / "c.msgpack", {"w": jnp.zeros((3, 4))})
     with pytest.raises(ValueError, match=r"does not fit the template at \['w'\]: expected \(8, 8\) bfloat16"):
         checkpoint.restore(tmp_path / "c.msgpack", {"w": jnp.zeros((8, 8), jnp.bfloat16)})
+
+
+def test_resume_reads_an_older_checkpoint_and_a_finished_run_keeps_its_last_row(tmp_path):
+    from jaxseq import checkpoint, experiment
+
+    common = TINY + ["--samples", "0", "--eval-every", "5", "--ckpt-every", "5", "--out", str(tmp_path / "r")]
+    first = char_lm.main(common + ["--steps", "12"])
+    again = char_lm.main(common + ["--steps", "12", "--resume"])  # nothing left to train
+    assert [r["step"] for r in experiment.Metrics.read(tmp_path / "r" / "metrics.csv")] == [5, 10, 12]
+    assert again["train_loss"] == first["train_loss"]
+    ckpt = tmp_path / "r" / "checkpoint.msgpack"  # as written before pending_sum / pending_n existed
+    from flax import serialization
+
+    raw = serialization.msgpack_restore(ckpt.read_bytes())
+    del raw["pending_sum"], raw["pending_n"]
+    ckpt.write_bytes(serialization.msgpack_serialize(raw))
+    assert char_lm.main(common + ["--steps", "15", "--resume"])["steps"] == 15
+
+
+def test_sampling_options_may_be_traced():
+    z = jnp.log(jnp.array([0.5, 0.3, 0.2]))
+    got = jax.jit(lambda z, p: sampling.filter_logits(z, top_p=p))(z, 0.7)
+    np.testing.assert_array_equal(np.isfinite(got), [True, True, False])
+    rows = jax.vmap(lambda p: sampling.filter_logits(z, top_p=p))(jnp.array([0.4, 1.0]))
+    np.testing.assert_array_equal(np.isfinite(rows), [[True, False, False], [True, True, True]])
+
+
+def test_a_masked_step_with_nan_logits_has_zero_gradient():
+    from jaxseq import losses
+
+    logits = jnp.array([[2.0, 1.0, 0.0], [jnp.nan, jnp.nan, jnp.nan]])
+    g = jax.grad(lambda z: losses.sequence_cross_entropy(z, jnp.array([0, 0]), jnp.array([True, False])))(logits)
+    assert bool(jnp.all(jnp.isfinite(g))) and bool(jnp.all(g[1] == 0))

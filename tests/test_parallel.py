@@ -16,7 +16,8 @@ from jaxseq import parallel
 ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent("""
-    import csv, dataclasses, importlib, json, sys, tempfile
+    import csv, dataclasses, importlib, json, sys, tempfile, warnings
+    warnings.simplefilter("ignore")
     import jax, numpy as np
     from jaxseq import nplm, parallel, word_corpora
 
@@ -38,17 +39,19 @@ SCRIPT = textwrap.dedent("""
         return {k: float(r[k]) for r in rows for k in r if k.endswith("loss") and r[k] != ""}
 
     out = {"local_devices": jax.local_device_count()}
-    for name, overrides in [("tagger", {}), ("ctc", {}), ("long_range", {}), ("dates", {"beam": 1})]:
+    for name, overrides in [("tagger", {}), ("ctc", {}), ("long_range", {}), ("dates", {"beam": 1}),
+                            ("tagger", {"batch": 6, "out_name": "tagger_batch6"})]:  # 6 on 4 devices: 3 used
+        key = overrides.pop("out_name", name)
         mod = importlib.import_module(name)
         config = dataclasses.replace(mod.Config(**mod.PRESETS["tiny"]), progress=False, **overrides)
 
         def run(tag):
-            folder = f"{tmp}/{name}-{tag}"
+            folder = f"{tmp}/{key}-{tag}"
             result = mod.train(dataclasses.replace(config, out=folder), log=lambda *a: None)
             return result[1]["devices"], last_losses(folder)
 
         (d1, l1), (dn, ln) = one_and_all(run)
-        out[name] = {"devices": [d1, dn], "losses": [l1, ln]}
+        out[key] = {"devices": [d1, dn], "losses": [l1, ln]}
 
     sentences = word_corpora.sentences("default", max_words=3000, fallback_to_embedded=True)
     config = nplm.NPLMConfig(dim=8, hidden=8, epochs=1, max_vocab=200, min_count=1, batch=30)  # 30: not a multiple of 4
@@ -70,11 +73,12 @@ def four_devices():
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", ["tagger", "ctc", "long_range", "dates"])
-def test_experiment_trains_over_every_device_with_the_one_device_numbers(four_devices, name):
+@pytest.mark.parametrize("name, devices", [("tagger", 4), ("ctc", 4), ("long_range", 4), ("dates", 4),
+                                           ("tagger_batch6", 3)])
+def test_experiment_trains_over_every_device_with_the_one_device_numbers(four_devices, name, devices):
     r = four_devices[name]
     assert four_devices["local_devices"] == 4
-    assert r["devices"] == [1, 4]  # summary.json says how many devices the batch was split over
+    assert r["devices"] == [1, devices]  # summary.json: how many devices the batch was split over
     one, every = r["losses"]
     assert one and one.keys() == every.keys()
     for key in one:
@@ -90,6 +94,11 @@ def test_nplm_trains_over_every_device_with_the_one_device_numbers(four_devices)
 def test_batch_axis_per_argument_must_match_batch_argnums():
     with pytest.raises(ValueError, match="batch_axis"):
         parallel.data_parallel(lambda a, b, c: a, batch_argnums=(1, 2), batch_axis=(1, 0, 1))
+
+
+def test_the_most_devices_that_split_the_batch():
+    assert [parallel.devices_for_batch(64, n) for n in (1, 2, 3, 4, 6, 8, 16)] == [1, 2, 2, 4, 4, 8, 16]
+    assert parallel.devices_for_batch(7, 4) == 1 and parallel.devices_for_batch(6, 4) == 3
 
 
 def test_one_device_returns_the_step_itself():
