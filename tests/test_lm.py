@@ -359,7 +359,7 @@ def test_a_checkpoint_that_does_not_fit_its_template_is_refused(tmp_path):
 
 
 def test_resume_reads_an_older_checkpoint_and_a_finished_run_keeps_its_last_row(tmp_path):
-    from jaxseq import checkpoint, experiment
+    from jaxseq import experiment
 
     common = TINY + ["--samples", "0", "--eval-every", "5", "--ckpt-every", "5", "--out", str(tmp_path / "r")]
     first = char_lm.main(common + ["--steps", "12"])
