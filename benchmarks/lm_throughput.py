@@ -83,6 +83,11 @@ def main(argv=None) -> dict:
         config = experiment_config(args.preset, args.steps, str(Path(tmp) / "run"))
         _, summary = lm_train.train(config, log=lambda *a: None)
     exp_tps = float(summary["tokens_per_s"])
+    print(f"  experiment: {exp_tps:,.0f} tokens/s ({args.steps - 1} timed steps)", flush=True)
+    if args.json:  # written now and again at the end: a time limit during the layer timings keeps this
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.json, json.dumps({"preset": args.preset or "default", "steps": args.steps,
+                                                 "experiment_tokens_per_s": exp_tps, "partial": True}, indent=1))
     ms = layer_ms(config, args.runs, args.warmup)
     tokens = config.batch * config.seq_len
     layer_tps = tokens / (sum(ms) / 1e3)

@@ -51,6 +51,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import jaxseq  # noqa: E402
 from jaxseq import cudnn, gru, lstm, tune  # noqa: E402
+from jaxseq._files import write_text_atomic  # noqa: E402
 
 ANCHOR_SHAPES = ["100x64x512x512", "100x256x1024x1024", "512x32x256x256"]
 SWEEP_SHAPES = ["50x16x128x128", "200x32x256x256", "100x128x256x256"]
@@ -230,7 +231,7 @@ def make(system, cell, shape, dtype, note):
             t0 = time.perf_counter()
             fn()
             dt = time.perf_counter() - t0
-            if dt <= 1.2 * best:
+            if best < float("inf") and dt <= 1.2 * best:
                 break
             best = min(best, dt)
         return fn
@@ -240,9 +241,10 @@ def make(system, cell, shape, dtype, note):
 # --------------------------------------------------------------------------------------------------
 
 
-def memory_table(ts, b=32, i=256, h=256, log=print) -> list[dict]:
-    """Temp bytes of jit(grad) of the LSTM's BPTT, by T and path (compile only)."""
-    rows = []
+def memory_table(ts, b=32, i=256, h=256, log=print, rows=None, on_row=None) -> list[dict]:
+    """Temp bytes of jit(grad) of the LSTM's BPTT, by T and path (compile only); each row is appended
+    to ``rows`` and ``on_row()`` called as soon as it is measured."""
+    rows = [] if rows is None else rows
     params = lstm.init(jax.random.PRNGKey(0), i, h)
     carry = lstm.init_carry(params, (b,))
     variants = {"scan": dict(impl="scan"), "scan remat": dict(impl="scan", remat=True),
@@ -257,6 +259,8 @@ def memory_table(ts, b=32, i=256, h=256, log=print) -> list[dict]:
             stats = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(params, xs).compile().memory_analysis()
             row[name] = None if stats is None else int(stats.temp_size_in_bytes)
         rows.append(row)
+        if on_row is not None:
+            on_row()
         mib = lambda v: "n/a" if v is None else f"{v / 2**20:,.0f}"
         log(f"  T={t:>6}: " + ", ".join(f"{name} {mib(row[name])} MiB" for name in variants))
     return rows
@@ -341,10 +345,10 @@ def main(argv=None) -> dict:
     def save():
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(report, indent=1))
+            write_text_atomic(args.json, json.dumps(report, indent=1))  # a kill mid-write leaves the last whole one
         if args.table and report["results"]:
             args.table.parent.mkdir(parents=True, exist_ok=True)
-            args.table.write_text(markdown_table(report["results"], systems) + "\n")
+            write_text_atomic(args.table, markdown_table(report["results"], systems) + "\n")
 
     if not args.memory_only:
         for prec in precisions:
@@ -367,8 +371,12 @@ def main(argv=None) -> dict:
                                     traceback.print_exc(limit=2)
                         times = {s: [] for s in fns}
                         for _ in range(runs):  # ... then time them in turns, so that drifts in load hit all alike
-                            for system, fn in fns.items():
-                                times[system] += timed(fn, 0, 1)
+                            for system, fn in list(fns.items()):
+                                try:
+                                    times[system] += timed(fn, 0, 1)
+                                except Exception as e:  # e.g. out of memory mid-run: drop this system only
+                                    del fns[system], times[system]
+                                    rows[system].update(ms=None, skipped=f"{type(e).__name__}: {e}".splitlines()[0][:300])
                     for system in systems:
                         row = rows[system]
                         if system in times:
@@ -386,7 +394,8 @@ def main(argv=None) -> dict:
         print("\n" + table, flush=True)
     if args.memory or args.memory_only:
         print("\nBPTT temp memory, LSTM, B × I × H = 32 × 256 × 256, float32 (compiled memory analysis):", flush=True)
-        report["memory"] = memory_table(args.memory_ts)
+        report["memory"] = []
+        memory_table(args.memory_ts, rows=report["memory"], on_row=save)  # saved after each T
         mib = lambda v: "n/a" if v is None else f"{v / 2**20:,.0f}"
         names = ["scan", "scan remat", "scan remat no-hoist", "fused"]
         lines = ["| T | " + " | ".join(f"{n} (MiB)" for n in names) + " |", "|---|" + "---|" * len(names)]

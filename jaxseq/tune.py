@@ -67,7 +67,8 @@ def best_unroll(step, params: PyTree, carry: PyTree, xs: Array, *, mask: Optiona
         return _BEST[key]
     structs = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)),
                                      (params, carry, xs, mask))
-    inputs = _random_like(structs, 0)
+    with jax.ensure_compile_time_eval():  # best_unroll may run while a jit traces its caller
+        inputs = jax.device_put(_random_like(structs, 0))  # on the device once: the timings hold no uploads
     ms = {}
     for u in cands:
         def loss(p, c, x, m, u=u):
