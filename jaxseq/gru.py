@@ -121,7 +121,13 @@ def init_carry(params: Params, batch_shape: tuple[int, ...] = (), *, dtype=None)
 
 def project_inputs(params: Params, x: Array) -> Array:
     """x @ w_ax + b for any leading axes; hoisted out of the scan by `unroll`."""
-    form_of(params)
+    form = form_of(params)
+    if form == "course":
+        _checks.cell_params(params, 3, 2, [("w_ac", "hh")])
+    elif form == "cudnn":
+        _checks.cell_params(params, 3, 3, [("b_hn", "h")])
+    else:
+        _checks.cell_params(params, 2, 2)
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
     return add_bias(x @ params.w_ax, params.b)

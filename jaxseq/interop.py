@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -62,10 +63,21 @@ _PARAMS = {"rnn": rnn.Params, "lstm": lstm.Params}
 
 
 def _np(x: Any) -> np.ndarray:
-    """A NumPy array from a NumPy/JAX array or a torch tensor (without importing torch)."""
+    """A NumPy array from a NumPy/JAX array or a torch tensor (without importing torch); a bfloat16
+    tensor becomes an ml_dtypes.bfloat16 array (NumPy has no bfloat16 of its own), bit for bit."""
     if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
+        t = x.detach().cpu()
+        if str(t.dtype) == "torch.bfloat16":
+            import ml_dtypes
+            import torch  # already loaded: x is one of its tensors
+
+            return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+        x = t.numpy()
+    a = np.asarray(x)
+    if a.dtype == np.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("float64 weights would become float32 in jaxseq params (x64 is off): enable x64 "
+                         "(jax.config.update('jax_enable_x64', True)) or convert them to float32 first")
+    return a
 
 
 def _signs(cell: str, h: int, dtype) -> np.ndarray:

@@ -68,6 +68,7 @@ def init_carry(params: Params, batch_shape: tuple[int, ...] = (), *, dtype=None)
 
 def project_inputs(params: Params, x: Array) -> Array:
     """x @ w_ax + b for any leading axes, shape (..., 4h); hoisted out of the scan by `unroll`."""
+    _checks.cell_params(params, 4, 4)
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
     return add_bias(x @ params.w_ax, params.b)

@@ -7,7 +7,8 @@ In code, with row vectors: ``a = g(x @ w_ax + a_prev @ w_aa + b_a)``.
 PyTorch / Colah: ``torch.nn.RNN`` computes h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), so
 w_ax = W_ihᵀ, w_aa = W_hhᵀ, b_a = b_ih + b_hh (see `jaxseq.interop`).
 
-Initialisation: w_ax Glorot-uniform, w_aa orthogonal, b_a zeros (flax's SimpleCell defaults).
+Initialisation: w_ax Glorot-uniform, w_aa orthogonal, b_a zeros (flax's SimpleCell draws w_ax from
+LeCun-normal instead; the recurrent orthogonal init and zero bias are the same).
 The carry is a<t> itself, shape (..., h); the output y of `step` is a<t>. The output layer
 y<t> = g2(W_ya a<t> + b_y) is `jaxseq.head`.
 """
@@ -49,6 +50,7 @@ def init_carry(params: Params, batch_shape: tuple[int, ...] = (), *, dtype=None)
 
 def project_inputs(params: Params, x: Array) -> Array:
     """x @ w_ax + b_a for any leading axes; `unroll` calls this once on all time steps (hoisting)."""
+    _checks.cell_params(params, 1, 1)
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
     return add_bias(x @ params.w_ax, params.b_a)

@@ -29,12 +29,24 @@ def last_valid(ys: Array, mask: Optional[Array]) -> Array:
     return jnp.where((t_last >= 0)[..., None], picked, jnp.zeros_like(picked))
 
 
+def first_valid(ys: Array, mask: Optional[Array]) -> Array:
+    """ys[t_first] per sequence, where t_first is the first t with mask[t] True (zeros if none)."""
+    if mask is None:
+        return ys[0]
+    t = ys.shape[0]
+    idx = jnp.arange(t).reshape((t,) + (1,) * (mask.ndim - 1))
+    t_first = jnp.min(jnp.where(mask, idx, t), axis=0)  # (...,), t if a sequence is empty
+    picked = jnp.take_along_axis(ys, jnp.minimum(t_first, t - 1)[None, ..., None], axis=0)[0]
+    return jnp.where((t_first < t)[..., None], picked, jnp.zeros_like(picked))
+
+
 def many_to_one(step: Callable, params: PyTree, carry: PyTree, xs: Array, *, mask=None, lengths=None,
                 **unroll_kwargs: Any) -> tuple[PyTree, Array]:
-    """Unroll and keep only the last valid output ŷ = y<T_x> of each sequence: (carry, (..., h))."""
+    """Unroll and keep only the output after the whole sequence, ŷ = y<T_x> of each sequence (with
+    ``reverse=True`` the run ends at the first valid step, so that is the one kept): (carry, (..., h))."""
     m = resolve_mask(xs, mask, lengths)
     carry, ys = unroll(step, params, carry, xs, mask=m, **unroll_kwargs)
-    return carry, last_valid(ys, m)
+    return carry, (first_valid if unroll_kwargs.get("reverse") else last_valid)(ys, m)
 
 
 def generate(

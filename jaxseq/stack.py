@@ -21,6 +21,7 @@ import jax.numpy as jnp
 
 from jaxseq import _checks, bidirectional
 from jaxseq.typing import Array
+from jaxseq.unroll import resolve_mask
 from jaxseq.unroll import unroll as _unroll
 
 
@@ -91,6 +92,9 @@ def unroll(
     if not isinstance(carries, (tuple, list)) or len(carries) != len(params):
         n = len(carries) if isinstance(carries, (tuple, list)) else type(carries).__name__
         raise ValueError(f"`carries` must be a tuple of {len(params)} layer carries; got {n}")
+    if isinstance(dropout_rate, jax.core.Tracer):
+        raise ValueError("`dropout_rate` must be a Python float, known when tracing (under jax.jit, pass it "
+                         "through static_argnames or a closure); got a traced value")
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"`dropout_rate` must be in [0, 1); got {dropout_rate}")
     if unroll_kwargs.get("return_carries"):
@@ -109,6 +113,9 @@ def unroll(
             c_new, y = _unroll(step, p, c, h, mask=mask, lengths=lengths, **unroll_kwargs)
         if residual and y.shape == h.shape:
             y = y + h
+            m = resolve_mask(xs, mask, lengths)
+            if m is not None:  # padded steps stay zero, as `unroll` leaves them
+                y = jnp.where(m[..., None], y, jnp.zeros_like(y))
         finals.append(c_new)
         h = y
     return tuple(finals), h

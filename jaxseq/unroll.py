@@ -108,6 +108,11 @@ def _choose_impl(step, params, carry, xs, impl, *, hoist, remat, compute_dtype) 
         problem = "`xs` has no time steps"
     else:
         problem = fused.check_compatible(step, params, carry, xs, kind)
+        if problem is not None and "carry into" in problem:  # lax.scan would refuse it too, less clearly
+            dts = lambda tree: sorted({jnp.result_type(x).name for x in jax.tree_util.tree_leaves(tree)})
+            raise ValueError(f"{problem}: a carry must keep its dtype from step to step; here `xs` is "
+                             f"{jnp.result_type(xs).name}, `params` {dts(params)}, `carry` {dts(carry)} — give them "
+                             f"one dtype (e.g. xs.astype(params.w_ax.dtype); NumPy data is float64 under x64)")
     if problem is None:
         return "fused"
     if impl == "fused":

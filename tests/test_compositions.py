@@ -238,3 +238,25 @@ def test_masks_fit_carries_and_outputs_of_any_rank():
     np.testing.assert_allclose(ys[:, 0], alone0[1][:, 0])
     with pytest.raises(ValueError, match="must start with the batch shape"):
         jaxseq.unroll(lambda p, c, x: (c, jnp.zeros(5)), 0.5, c0, xs, lengths=jnp.array([3, 1]), impl="scan")
+
+
+def test_many_to_one_in_reverse_keeps_the_output_after_the_whole_sequence():
+    params = lstm.init(KEY, I, H)
+    xs = jax.random.normal(KEY, (T, B, I))
+    lengths = jnp.array([T, 4, 0])
+    carry, y = shapes.many_to_one(lstm.step, params, lstm.init_carry(params, (B,)), xs, lengths=lengths,
+                                  reverse=True)
+    np.testing.assert_allclose(y[:2], carry.a[:2], rtol=1e-6)  # reversed, the run ends at t = 0
+    np.testing.assert_array_equal(y[2], 0.0)  # an empty sequence has no output
+
+
+def test_stack_residual_keeps_padded_steps_zero():
+    params = stack.init(KEY, lstm.init, H, [H, H])
+    carries = stack.init_carry(lstm.init_carry, params, (B,))
+    xs = jax.random.normal(KEY, (T, B, H))
+    lengths = jnp.array([T, 2, 0])
+    _, ys = stack.unroll(lstm.step, params, carries, xs, lengths=lengths, residual=True)
+    padded = jnp.arange(T)[:, None] >= lengths[None, :]
+    assert float(jnp.max(jnp.abs(jnp.where(padded[..., None], ys, 0.0)))) == 0.0
+    _, full = stack.unroll(lstm.step, params, stack.init_carry(lstm.init_carry, params), xs[:2, 1], residual=True)
+    np.testing.assert_allclose(ys[:2, 1], full, rtol=1e-5, atol=1e-6)  # the valid steps are unchanged

@@ -111,3 +111,39 @@ def test_seq2seq_dot_attention_size_error_names_the_seq2seq_arguments():
                      attention_kind="dot")
     assert seq2seq.init(KEY, 10, 10, embed_dim=4, encoder_size=8, decoder_size=16, bidirectional_encoder=True,
                         attention_kind="dot") is not None
+
+
+# ---- found in review ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("impl", ["auto", "scan"])
+def test_weights_that_do_not_fit_one_another_are_refused(impl):
+    xs, c = jnp.ones((5, 2, 3)), jnp.zeros((2, 4))
+    cases = [
+        (rnn.step, rnn.Params(jnp.ones((3, 4)), jnp.ones((4, 4)), jnp.ones((1,))), c, r"`params.b_a` must have shape \(hidden,\) = \(4,\)"),
+        (rnn.step, rnn.Params(jnp.ones((3, 1)), jnp.ones((4, 4)), jnp.ones((4,))), c, r"`params.w_ax` must have shape \(input, hidden\) = \(3, 4\)"),
+        (lstm.step, lstm.Params(jnp.ones((3, 16)), jnp.ones((4, 16)), jnp.ones((1,))), lstm.Carry(c, c),
+         r"`params.b` must have shape \(4·hidden,\) = \(16,\)"),
+        (gru.step, gru.CuDNNParams(jnp.ones((3, 12)), jnp.ones((4, 12)), jnp.ones((12,)), jnp.ones((1,))), c,
+         r"`params.b_hn` must have shape \(hidden,\) = \(4,\)"),
+        (gru.step, gru.CourseParams(jnp.ones((3, 12)), jnp.ones((4, 8)), jnp.ones((4, 5)), jnp.ones((12,))), c,
+         r"`params.w_ac` must have shape \(hidden, hidden\) = \(4, 4\)"),
+    ]
+    for step, params, carry, match in cases:
+        with pytest.raises(ValueError, match=match):
+            jaxseq.unroll(step, params, carry, xs, impl=impl)
+
+
+def test_float64_data_beside_float32_params_gets_a_clear_error(x64):
+    import numpy as np
+
+    p = lstm.init(KEY, 3, 4)
+    with pytest.raises(ValueError, match=r"turns a float32 carry into float64.*`xs` is float64, `params` \['float32'\]"):
+        jaxseq.unroll(lstm.step, p, lstm.init_carry(p, (2,)), np.random.default_rng(0).normal(size=(5, 2, 3)))
+
+
+def test_a_traced_dropout_rate_is_refused_by_name():
+    deep = stack.init(KEY, lstm.init, 4, [5, 5])
+    carries = stack.init_carry(lstm.init_carry, deep, (3,))
+    with pytest.raises(ValueError, match="`dropout_rate` must be a Python float"):
+        jax.jit(lambda r: stack.unroll(lstm.step, deep, carries, XS, dropout_rate=r, key=KEY)[1])(0.1)

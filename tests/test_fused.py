@@ -98,6 +98,10 @@ def test_auto_picks_fused_for_cells_and_scan_otherwise():
     c1, y1 = jaxseq.unroll(plain, params, carry, xs, hoist=False)  # a custom step: the scan
     c2, y2 = jaxseq.unroll(step, params, carry, xs)  # auto: fused
     assert calls and np.allclose(y1, y2, atol=1e-6)
+    # which path ran: the fused one is a custom VJP, the scan is not
+    jaxpr = lambda **kw: str(jax.make_jaxpr(lambda p: jaxseq.unroll(step, p, carry, xs, **kw)[1])(params))
+    assert "custom_vjp" in jaxpr() and "custom_vjp" in jaxpr(impl="fused")
+    assert "custom_vjp" not in jaxpr(impl="scan") and "custom_vjp" not in jaxpr(remat=True)
     with pytest.raises(ValueError, match="`impl='fused'` is not possible: `step`"):
         jaxseq.unroll(plain, params, carry, xs, impl="fused")
     with pytest.raises(ValueError, match="`impl='fused'` is not possible: `remat=True`"):

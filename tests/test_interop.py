@@ -335,3 +335,15 @@ def test_flax_lstm_module_runs_converted_torch_params():
         torch_ys, (h, c) = module(torch.from_numpy(np.array(xs)))
     np.testing.assert_allclose(ys, torch_ys.numpy(), **TOL)
     np.testing.assert_allclose(carry.c, c[0].numpy(), **TOL)
+
+
+def test_bfloat16_torch_weights_convert_bit_for_bit_and_float64_is_not_truncated_silently():
+    torch = pytest.importorskip("torch")
+    p = jax.tree_util.tree_map(lambda a: a.astype(jnp.bfloat16), lstm.init(jax.random.PRNGKey(0), 3, 4))
+    as_torch = {k: torch.from_numpy(np.asarray(v).view(np.int16).copy()).view(torch.bfloat16)
+                for k, v in interop.to_torch_lstm(p).items()}
+    back = interop.from_torch_lstm(as_torch)  # bfloat16 tensors (NumPy has no bfloat16: ml_dtypes)
+    assert all(a.dtype == jnp.bfloat16 and np.array_equal(np.asarray(a).view(np.int16), np.asarray(b).view(np.int16))
+               for a, b in zip(p, back))
+    with pytest.raises(ValueError, match="float64 weights would become float32"):
+        interop.from_torch_lstm(torch.nn.LSTM(3, 4).double().state_dict())
