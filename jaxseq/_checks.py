@@ -74,11 +74,12 @@ def ids_below(name: str, ids: Any, n: int) -> None:
         raise ValueError(f"`{name}` must hold ids in [0, {n}) (the vocabulary size is {n}); got ids from {lo} to {hi}")
 
 
-def cell_params(params: Any, gates_x: int, gates_a: int, extra: Sequence[tuple[str, str]] = ()) -> None:
-    """A cell's weights must fit one another: w_aa (h, gates_a·h), w_ax (i, gates_x·h), the bias
-    (gates_x·h,), and each ``extra`` field of layout "h" (h,) or "hh" (h, h) — no silent broadcasting
-    of, say, a bias of shape (1,)."""
-    w_ax, w_aa, bias_name = params.w_ax, params.w_aa, params._fields[2] if params._fields[2] != "w_ac" else "b"
+def cell_params(params: Any, gates_x: int, gates_a: int, extra: Sequence[tuple[str, str]] = (), *,
+                bias: str = "b") -> int:
+    """A cell's weights must fit one another: w_aa (h, gates_a·h), w_ax (i, gates_x·h), the field
+    ``bias`` (gates_x·h,), and each ``extra`` field of layout "h" (h,) or "hh" (h, h) — no silent
+    broadcasting of, say, a bias of shape (1,). Returns h."""
+    w_ax, w_aa, bias_name = params.w_ax, params.w_aa, bias
     if np.ndim(w_aa) != 2 or np.ndim(w_ax) != 2:
         raise ValueError(f"`params.w_ax` and `params.w_aa` must be matrices; got shapes {np.shape(w_ax)} and "
                          f"{np.shape(w_aa)}")
@@ -92,6 +93,7 @@ def cell_params(params: Any, gates_x: int, gates_a: int, extra: Sequence[tuple[s
         if tuple(np.shape(getattr(params, field))) != shape:
             raise ValueError(f"`params.{field}` must have shape {layout} = {shape} (hidden size {h} from "
                              f"params.w_aa); got {tuple(np.shape(getattr(params, field)))}")
+    return h
 
 
 def nonnegative_int(name: str, value: Any) -> None:

@@ -35,8 +35,8 @@ def restore(path: str | os.PathLike, template: Any, *, defaults: Optional[dict] 
     restored = serialization.from_state_dict(template, state)
     for (where, want), got in zip(jax.tree_util.tree_leaves_with_path(template), jax.tree_util.tree_leaves(restored)):
         if hasattr(want, "shape") and hasattr(want, "dtype"):
-            if np.shape(got) != tuple(want.shape) or np.asarray(got).dtype != np.dtype(want.dtype):
+            got_dtype = np.result_type(got)
+            if np.shape(got) != tuple(want.shape) or got_dtype != np.dtype(want.dtype):
                 raise ValueError(f"checkpoint {path} does not fit the template at {jax.tree_util.keystr(where)}: "
-                                 f"expected {tuple(want.shape)} {np.dtype(want.dtype)}, found {np.shape(got)} "
-                                 f"{np.asarray(got).dtype}")
+                                 f"expected {tuple(want.shape)} {np.dtype(want.dtype)}, found {np.shape(got)} {got_dtype}")
     return restored

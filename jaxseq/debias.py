@@ -76,14 +76,19 @@ def bias_direction(vectors: WordVectors, pairs: Sequence[tuple[str, str]] = GEND
     return jnp.where(jnp.dot(g, mean_diff) < 0, -g, g)
 
 
+def _check_direction(g, shape: tuple) -> None:
+    """`g` must be one nonzero direction (e,) for vectors of ``shape`` (..., e)."""
+    if len(shape) == 0 or g.shape != (shape[-1],):
+        raise ValueError(f"`g` must be one direction of the vectors' dimension, shape ({shape[-1] if shape else '?'},); "
+                         f"got {g.shape} against vectors of shape {shape}")
+    if not isinstance(g, jax.core.Tracer) and not float(jnp.dot(g, g)) > 0:
+        raise ValueError("`g` must be a nonzero direction; got the zero vector (or NaN)")
+
+
 def project(e, g):
     """The component of e along g: (e · g / ‖g‖²) g, for e of shape (..., e)."""
     e, g = jnp.asarray(e), jnp.asarray(g)
-    if e.ndim == 0 or g.shape != (e.shape[-1],):
-        raise ValueError(f"`g` must be one direction of the vectors' dimension, shape ({e.shape[-1] if e.ndim else '?'},); "
-                         f"got {g.shape} against vectors of shape {e.shape}")
-    if not isinstance(g, jax.core.Tracer) and not float(jnp.dot(g, g)) > 0:
-        raise ValueError("`g` must be a nonzero direction; got the zero vector (or NaN)")
+    _check_direction(g, e.shape)
     gb = jnp.reshape(g, (1,) * (e.ndim - 1) + g.shape)  # g with e's rank (no implicit rank promotion)
     return (jnp.sum(e * gb, axis=-1, keepdims=True) / jnp.dot(g, g)) * gb
 
@@ -120,7 +125,7 @@ def debias(vectors: WordVectors, g, *, neutral_words: Iterable[str] = None,
     or equalise pair), then equalise `equalize_pairs` (pairs with a missing word are skipped)."""
     matrix = unit_rows(vectors.matrix)
     g = jnp.asarray(g)
-    project(matrix[:1], g)  # `g` checked (shape, nonzero) before any row is touched
+    _check_direction(g, matrix.shape)  # before any row is touched
     pairs = [(a, b) for a, b in equalize_pairs if a in vectors and b in vectors]
     if neutral_words is None:
         specific = {w for p in (*GENDER_PAIRS, *equalize_pairs) for w in p}

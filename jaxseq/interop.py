@@ -96,14 +96,8 @@ def _check_params(cell: str, params) -> int:
     elif not isinstance(params, _PARAMS[cell]):
         raise TypeError(f"`params` must be {_PARAMS[cell].__module__}.{_PARAMS[cell].__qualname__}; got {type(params).__name__}")
     g = len(_SIGNS[cell])
-    h = _rank2("params.w_aa", params[1], f"(hidden, {g}*hidden)")[0]
-    i = _rank2("params.w_ax", params[0], f"(input, {g}*hidden)")[0]
-    _checks.same_shape("params.w_ax", params[0], (i, g * h), f"(input, {g}*hidden)")
-    _checks.same_shape("params.w_aa", params[1], (h, g * h), f"(hidden, {g}*hidden)")
-    _checks.same_shape(f"params.{params._fields[2]}", params[2], (g * h,), f"({g}*hidden,)")
-    if cell == "gru":
-        _checks.same_shape("params.b_hn", params.b_hn, (h,), "(hidden,)")
-    return h
+    return _checks.cell_params(params, g, g, [("b_hn", "h")] if cell == "gru" else (),
+                               bias="b_a" if cell == "rnn" else "b")
 
 
 def _get(tree: Mapping, path: tuple[str, ...], name: str) -> np.ndarray:

@@ -42,8 +42,6 @@ def _default_mesh() -> Mesh:
     return mesh()
 
 
-mesh_of = mesh  # `mesh` is also data_parallel's argument name
-
 
 def replicate(tree: PyTree, mesh: Mesh) -> PyTree:
     """Every leaf copied to every device of ``mesh``."""
@@ -94,7 +92,7 @@ def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int
         warnings.warn(f"data_parallel: a batch of {batch_size} does not split over {m.devices.size} devices; "
                       f"using {k} of them (pick a batch that is a multiple of {m.devices.size} to use all)",
                       stacklevel=2)
-        m = mesh_of(list(m.devices.flat)[:k], m.axis_names[0])
+        m = Mesh(np.array(list(m.devices.flat)[:k]), m.axis_names)
     if m.devices.size == 1:
         return fn
     jitted = jax.jit(fn)

@@ -50,7 +50,7 @@ def init_carry(params: Params, batch_shape: tuple[int, ...] = (), *, dtype=None)
 
 def project_inputs(params: Params, x: Array) -> Array:
     """x @ w_ax + b_a for any leading axes; `unroll` calls this once on all time steps (hoisting)."""
-    _checks.cell_params(params, 1, 1)
+    _checks.cell_params(params, 1, 1, bias="b_a")
     _checks.floating("x", x)
     _checks.last_axis("x", x, params.w_ax.shape[0], "input_size")
     return add_bias(x @ params.w_ax, params.b_a)

@@ -104,6 +104,7 @@ def unroll(
         raise ValueError("`key` is required when `dropout_rate` > 0")
     keys = jax.random.split(key, len(params)) if key is not None else [None] * len(params)
     finals, h = [], xs
+    m = resolve_mask(xs, mask, lengths) if residual else None  # residual sums re-zero padded steps
     for depth, (p, c, k) in enumerate(zip(params, carries, keys)):
         if depth > 0 and dropout_rate > 0.0:
             h = dropout(k, h, dropout_rate)
@@ -113,7 +114,6 @@ def unroll(
             c_new, y = _unroll(step, p, c, h, mask=mask, lengths=lengths, **unroll_kwargs)
         if residual and y.shape == h.shape:
             y = y + h
-            m = resolve_mask(xs, mask, lengths)
             if m is not None:  # padded steps stay zero, as `unroll` leaves them
                 y = jnp.where(m[..., None], y, jnp.zeros_like(y))
         finals.append(c_new)
