@@ -165,7 +165,7 @@ def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:
         f"{config.min_labels}-{config.max_labels} symbols each")
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
-    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss, optimizer)),  # every local device
+    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss, optimizer)),  # over the local devices
                                         batch_argnums=(1, 2, 3, 4), batch_axis=(1, 0, 1, 0),
                                         batch_size=config.batch)
     logits_fn = jax.jit(apply)

@@ -135,7 +135,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
     loss_fn = lambda p, s, sl, t, tl: seq2seq.loss(p, s, sl, t, tl, bos_id=dates.BOS)
-    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss_fn, optimizer)),  # every local device
+    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(loss_fn, optimizer)),  # over the local devices
                                         batch_argnums=(1, 2, 3, 4), batch_axis=(1, 0, 1, 0),
                                         batch_size=config.batch)
     greedy = jax.jit(lambda p, s, sl: seq2seq.greedy_decode(p, s, sl, bos_id=dates.BOS, eos_id=dates.EOS,

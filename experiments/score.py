@@ -5,7 +5,7 @@
 
 Prints log P(sentence) in nats (total, per token) for each sentence and, for two or more, the most
 likely one. The score includes the sentence's end (<eos>, or a newline at the character level), as
-every line ended in training: a sentence cut short is not more likely than the whole of it.
+every line ended in training: a sentence cut short is scored as a whole sentence, not as a prefix.
 """
 import argparse
 import sys

@@ -122,7 +122,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
         f"best without the future {bound:.3f}")
 
     optimizer = bptt.clipped(optax.adam(config.lr), config.clip)
-    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(tagger.loss, optimizer)),  # every local device
+    train_step = parallel.data_parallel(jax.jit(bptt.make_train_step(tagger.loss, optimizer)),  # over the local devices
                                         batch_argnums=(1, 2, 3), batch_axis=(1, 0, 1), batch_size=config.batch)
     accuracy = jax.jit(tagger.accuracy)
     order = supervised.Minibatches(config.n_train, config.batch, config.seed)
