@@ -117,9 +117,21 @@ def test_vocabulary_subsampling_and_tables():
                           for i in range(4)])
     np.testing.assert_allclose(recovered, p, rtol=1e-6)
     tables = word2vec.make_tables(np.array([50, 20, 20, 10]))
-    draws = np.asarray(word2vec._sample(jax.random.PRNGKey(0), tables, (40000,)))
+    key = jax.random.PRNGKey(0)
+    draws = np.asarray(word2vec._sample(key, jnp.int32(0), tables, (40000,)))
     expected = np.array([50, 20, 20, 10]) ** 0.75
-    np.testing.assert_allclose(np.bincount(draws, minlength=4) / 40000, expected / expected.sum(), atol=0.01)
+    expected = expected / expected.sum()
+    np.testing.assert_allclose(np.bincount(draws, minlength=4) / 40000, expected, atol=0.01)
+    # the next step's draws are independent of these: they agree as often as two independent draws
+    following = np.asarray(word2vec._sample(key, jnp.int32(1), tables, (40000,)))
+    assert abs(np.mean(draws == following) - np.sum(expected ** 2)) < 0.015
+    np.testing.assert_array_equal(draws, np.asarray(word2vec._sample(key, jnp.int32(0), tables, (40000,))))
+    # the 32 bits of a draw: each is a fair coin, none predicts its neighbour or the same draw one step on
+    bits = [np.unpackbits(np.asarray(word2vec._bits(key, jnp.int32(t), (20000,))).view(np.uint8)).reshape(-1, 32)
+            for t in (7, 8)]
+    np.testing.assert_allclose(bits[0].mean(axis=0), 0.5, atol=0.02)
+    np.testing.assert_allclose(np.mean(bits[0][:, 1:] == bits[0][:, :-1], axis=0), 0.5, atol=0.02)
+    np.testing.assert_allclose(np.mean(bits[0] == bits[1], axis=0), 0.5, atol=0.02)
     points, codes, lengths = word2vec.huffman_tree(np.array([50, 20, 20, 10]))
     assert lengths.tolist() == [1, 3, 2, 3] and points[:, 0].tolist() == [2, 2, 2, 2]  # root first
     assert sum(2.0 ** -lengths) == 1.0  # a full binary tree
@@ -171,11 +183,17 @@ def test_hand_written_step_is_sgd_on_the_loss(model, loss, group):
     opts = word2vec.StepOptions(model, loss, 3, group, 0, "sum", "sum")
     key = jax.random.PRNGKey(1)
     step = jax.jit(word2vec._step, static_argnames="config")
-    new, total, n = step(params, tables, key, x, y, 0.1, config=opts)
-    grads = jax.jit(jax.grad(lambda p: step(p, tables, key, x, y, 0.0, config=opts)[1]))(params)
+    new, total, n = step(params, tables, key, jnp.int32(5), x, y, 0.1, config=opts)
+    grads = jax.jit(jax.grad(lambda p: step(p, tables, key, jnp.int32(5), x, y, 0.0, config=opts)[1]))(params)
     assert float(n) == b - 1
     for before, after, g in zip(params, new, grads):
         np.testing.assert_allclose(after - before, -0.1 * g, rtol=2e-4, atol=2e-6)
+    # `train` pads the rows with zero columns (faster on the CPU): the same step, and the padding stays 0
+    padded, _, _ = step(word2vec._pad_columns(params), tables, key, jnp.int32(5), x, y, 0.1, config=opts)
+    for a, b_ in zip(new, padded):
+        assert b_.shape[1] == 8
+        np.testing.assert_allclose(b_[:, :e], a, rtol=1e-5, atol=1e-6)
+        assert not np.any(np.asarray(b_[:, e:]))
 
 
 @pytest.mark.parametrize("group", [1, 2])
@@ -187,7 +205,7 @@ def test_a_negative_draw_of_the_target_itself_is_skipped(group):
     params = word2vec.Params(*(jnp.asarray(rng.normal(size=(3, 4)) * 0.3, jnp.float32) for _ in range(2)))
     x, y = jnp.array([[1], [2]], jnp.int32), jnp.array([0, 0], jnp.int32)  # contexts 1, 2 → target 0
     opts = word2vec.StepOptions("skipgram", "negative", 5, group, 0, "sum", "sum")
-    new, _, _ = word2vec._step(params, tables, jax.random.PRNGKey(0), x, y, 0.1, config=opts)
+    new, _, _ = word2vec._step(params, tables, jax.random.PRNGKey(0), jnp.int32(0), x, y, 0.1, config=opts)
     score = lambda p: float(p.W_out[0] @ p.W_in[1])
     sig = float(jax.nn.sigmoid(score(params)))
     # by hand, the positive term alone: u += lr (1 − σ) h twice (both examples), h += lr (1 − σ) u
