@@ -10,7 +10,7 @@ Google analogies.
 
 Default: the 452,944-word English Wikipedia sample of gensim's test data (tokenised by gensim's
 WikiCorpus; without gensim, the embedded "pydocs" corpus), dim 100, window 5, 5 negatives, sample
-1e-3, min count 5, 5 epochs, batches of 1024 examples at lr 0.1 with ÷√k per-row scaling — the
+1e-3, min count 5, 5 epochs, batches of 2048 examples at lr 0.13 with ÷√k per-row scaling — the
 settings that matched or beat gensim's best alpha in benchmarks/README.md.
 Expected: WordSim353 ρ ≈ 0.50-0.52, SimLex-999 ρ ≈ 0.24-0.25, analogies ≈ 3.3% (the corpus is far
 too small for analogies: gensim reaches ≈ 2.6-3.2%). Run folder: runs/word2vec (see
