@@ -625,8 +625,9 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
 
     if resolve_pipeline(config.pipeline) == "host":
         host = _host_calls(sentences, index, keep_p, config, total_words, np.random.default_rng(config.seed))
-        # about 2²⁰ examples ready ahead (32 calls at the defaults): enough to cover building the next
-        # chunk's examples at an epoch's end, where a queue of 8 calls left the device idle ≈ 10% of an epoch
+        # about 2²⁰ examples ready ahead (16 calls at the defaults): enough to cover building the next
+        # chunk's examples at an epoch's end, where a queue of 8 calls of 1024 left the device idle ≈ 10%
+        # of an epoch
         depth = max(2, (1 << 20) // (S * config.batch))
         items: Iterable = _bind_host_calls(prefetch(host, depth=depth), run, S)
     else:
