@@ -103,6 +103,10 @@ def test_streams_a_file_in_chunks_like_a_list(tmp_path):
     np.testing.assert_array_equal(from_file.vectors.matrix, from_function.vectors.matrix)
     cached = word2vec.train(corpus, dataclasses.replace(config, cache_words=10**6))
     np.testing.assert_array_equal(cached.vectors.matrix, from_list.vectors.matrix)
+    # chunks of about chunk_words words, whole sentences; the first an eighth of that (a sooner start)
+    index = {w: i for i, w in enumerate(from_list.vocab.tokens)}
+    sizes = [len(ids) for ids, _, _ in word2vec._chunks(corpus, index, 240)]
+    assert sum(sizes) == 60 * 12 and sizes[0] == 36 and all(240 <= n < 252 for n in sizes[1:-1])
 
 
 def test_vocabulary_subsampling_and_tables():
