@@ -15,9 +15,11 @@ min_count 5, 5 epochs. gensim (all cores as workers) at its default alpha 0.025 
 The systems alternate within each seed, so a busy machine slows them alike. Words/s is corpus
 words × epochs over the whole training call, vocabulary pass included. jaxseq compiles its step
 once per process: a one-epoch warm-up run before the seeds pays for it (its time is printed,
-not counted), so every seed measures training as a second run in a process sees it. Quality: Spearman ρ on WordSim353 and SimLex-999, accuracy on the Google analogies
-(3CosAdd over the whole vocabulary), all by `jaxseq.evaluation`, which gives gensim's own figures
-on the same vectors (tests/test_evaluation.py checks this).
+not counted), so every seed measures training as a second run in a process sees it. Quality:
+Spearman ρ on WordSim353 and SimLex-999, accuracy on the Google analogies (3CosAdd over the whole
+vocabulary), all by `jaxseq.evaluation`, which gives gensim's own figures on the same vectors
+(tests/test_evaluation.py checks this). `--jaxseq` changes jaxseq's own options only (batch, lr,
+...); the settings above apply to both systems.
 """
 from __future__ import annotations
 
@@ -84,7 +86,7 @@ def run_gensim(sentences, n_words, alpha, seed, workers):
 def jaxseq_config(seed, overrides):
     from jaxseq import word2vec
 
-    return dataclasses.replace(word2vec.Word2VecConfig(), seed=seed, **{**SETTINGS, **overrides})
+    return dataclasses.replace(word2vec.Word2VecConfig(), seed=seed, **SETTINGS, **overrides)
 
 
 def run_jaxseq(path, n_words, seed, overrides):
@@ -116,6 +118,9 @@ def main(argv=None):
     overrides = {}
     for item in filter(None, args.jaxseq.split(",")):
         key, value = item.split("=")
+        if key in SETTINGS or key == "seed":
+            parser.error(f"--jaxseq: {key!r} is set for both systems by the benchmark "
+                         f"({', '.join(SETTINGS)}, seed); only jaxseq's own options may be changed")
         overrides[key] = type(getattr(__import__("jaxseq.word2vec").word2vec.Word2VecConfig(), key))(value)
     path = corpus_file(Path(args.cache).expanduser())
     sentences = [line.split() for line in open(path, encoding="utf-8")]

@@ -105,7 +105,7 @@ def test_streams_a_file_in_chunks_like_a_list(tmp_path):
     np.testing.assert_array_equal(cached.vectors.matrix, from_list.vectors.matrix)
     # chunks of about chunk_words words, whole sentences; the first an eighth of that (a sooner start)
     index = {w: i for i, w in enumerate(from_list.vocab.tokens)}
-    sizes = [len(ids) for ids, _, _ in word2vec._chunks(corpus, index, 240)]
+    sizes = [len(ids) for ids, _, _ in word2vec._chunks(corpus, index, 240, first=30)]
     assert sum(sizes) == 60 * 12 and sizes[0] == 36 and all(240 <= n < 252 for n in sizes[1:-1])
 
 
@@ -130,11 +130,13 @@ def test_vocabulary_subsampling_and_tables():
     following = np.asarray(word2vec._sample(key, jnp.int32(1), tables, (40000,)))
     assert abs(np.mean(draws == following) - np.sum(expected ** 2)) < 0.015
     np.testing.assert_array_equal(draws, np.asarray(word2vec._sample(key, jnp.int32(0), tables, (40000,))))
-    # the 32 bits of a draw: each is a fair coin, none predicts its neighbour or the same draw one step on
+    # the 32 bits of a draw: each a fair coin, predicting neither the next bit, the next draw's bit,
+    # nor the same draw's bit one step on
     bits = [np.unpackbits(np.asarray(word2vec._bits(key, jnp.int32(t), (20000,))).view(np.uint8)).reshape(-1, 32)
             for t in (7, 8)]
     np.testing.assert_allclose(bits[0].mean(axis=0), 0.5, atol=0.02)
     np.testing.assert_allclose(np.mean(bits[0][:, 1:] == bits[0][:, :-1], axis=0), 0.5, atol=0.02)
+    np.testing.assert_allclose(np.mean(bits[0][1:] == bits[0][:-1], axis=0), 0.5, atol=0.02)
     np.testing.assert_allclose(np.mean(bits[0] == bits[1], axis=0), 0.5, atol=0.02)
     points, codes, lengths = word2vec.huffman_tree(np.array([50, 20, 20, 10]))
     assert lengths.tolist() == [1, 3, 2, 3] and points[:, 0].tolist() == [2, 2, 2, 2]  # root first
@@ -347,7 +349,7 @@ def test_a_failing_run_leaves_no_producer_thread():
     before = {t for t in threading.enumerate() if t.name == "jaxseq-prefetch"}
     try:  # the kept exception holds train's frames, as a notebook's last traceback does
         word2vec.train(planted_corpus(200), dataclasses.replace(TINY, pipeline="host", epochs=40), log=boom)
-    except RuntimeError as e:  # > 8 calls are still to come: the producer is waiting to put one
+    except RuntimeError as e:  # > 64 calls are still to come: the producer is waiting to put one
         error = e
     assert str(error) == "log failed"
     for t in {t for t in threading.enumerate() if t.name == "jaxseq-prefetch"} - before:
