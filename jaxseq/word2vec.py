@@ -53,6 +53,10 @@ examples; only the random draws differ. A corpus of at most `cache_words` words 
 encoded once and kept in memory as int32 ids (8 bytes a word; with the device pipeline on the
 device, padded to a power of two: at most 16 bytes a word) for the later epochs.
 
+**Checkpoints.** ``train(..., on_epoch=f)`` hands `f` a `Checkpoint` after every epoch (the
+params and where every random stream stands); ``train(..., resume=checkpoint)`` continues from it
+to the vectors an uninterrupted run gives (bit for bit on a CPU).
+
 **Reproducible.** The run is a function of the config and `seed`: the host draws come from
 ``numpy.random.default_rng(seed)``, the negatives from a counter-based hash of (seed, step, draw)
 (`_bits`), and the device pipeline's draws from ``fold_in(fold_in(PRNGKey(seed), 2), chunk)``.
@@ -81,7 +85,7 @@ from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "train", "build_vocab", "iter_sentences",
+__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "build_vocab", "iter_sentences",
            "keep_probabilities", "alias_table", "huffman_tree", "init", "make_tables", "MODELS", "LOSSES"]
 
 MODELS = ("skipgram", "cbow")
@@ -150,6 +154,17 @@ class StepOptions(NamedTuple):
     @classmethod
     def of(cls, config: "Word2VecConfig") -> "StepOptions":
         return cls(*(getattr(config, f) for f in cls._fields))
+
+
+class Checkpoint(NamedTuple):
+    """A run after `epoch` whole epochs, as `train` hands it to `on_epoch` and takes it back as `resume`."""
+
+    params: Params  # NumPy arrays: W_in (v, dim), W_out
+    epoch: int  # epochs done
+    step: int  # steps done
+    chunk: int  # corpus chunks read (the device pipeline draws per chunk)
+    rng: Optional[dict]  # the host pipeline's NumPy bit generator state (None with the device pipeline)
+    history: list  # Result.history of the epochs done
 
 
 class Result(NamedTuple):
@@ -571,10 +586,14 @@ def _chunks(sentences: Sentences, index: dict, chunk_words: int, first: int = 0
 
 def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vocab: Optional[Vocab] = None,
           counts: Optional[np.ndarray] = None, log: Optional[Callable[[str], Any]] = None,
-          progress: bool = False) -> Result:
+          progress: bool = False, on_epoch: Optional[Callable[[Checkpoint], Any]] = None,
+          resume: Optional[Checkpoint] = None) -> Result:
     """Train word2vec on `sentences` (see the module docstring); returns the vectors and a history.
 
     `vocab` and `counts` (from `build_vocab`) skip the counting pass. `log` gets one line per epoch.
+    `on_epoch` gets a `Checkpoint` after each epoch (the host then waits for the device once an
+    epoch); `resume`, a checkpoint of a run of the same corpus and config, continues that run.
+    Result.words_per_s and wall_s count this call's epochs.
     """
     check_config(config)
     if vocab is None:
@@ -594,18 +613,28 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     keep_p = keep_probabilities(counts, config.sample)
     tables = make_tables(counts, hierarchical=config.loss == "hierarchical")
     key = jax.random.PRNGKey(config.seed)
-    params = _pad_columns(init(jax.random.fold_in(key, 0), v, config.dim, loss=config.loss))
+    params = init(jax.random.fold_in(key, 0), v, config.dim, loss=config.loss)
     step_key = jax.random.fold_in(key, 1)
     S = config.steps_per_call
     run = functools.partial(_run, config=StepOptions.of(config))
+    host_rng = np.random.default_rng(config.seed)
+    history: list = []
+    step, start_epoch, start_chunk = 0, 0, 0
+    if resume is not None:
+        params = _resumed_params(resume, params, config)
+        history, step = list(resume.history), int(resume.step)
+        start_epoch, start_chunk = int(resume.epoch), int(resume.chunk)
+        if resume.rng is not None:
+            host_rng.bit_generator.state = resume.rng
+    params = _pad_columns(params)
 
-    history, step = [], 0
     t_start = time.perf_counter()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total_words * config.epochs, unit="word", unit_scale=True, dynamic_ncols=True)
+        bar = tqdm(total=total_words * config.epochs, initial=total_words * start_epoch, unit="word",
+                   unit_scale=True, dynamic_ncols=True)
     pending: list = []  # epochs whose losses are still on the device (read one epoch late: the
     last_done = time.perf_counter()  # host prepares epoch e + 1 while the device runs epoch e)
 
@@ -623,30 +652,51 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
             log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f} per example, {int(n_ex):,} examples, "
                 f"{row['words_per_s']:,.0f} words/s")
 
+    def epoch_done(params, step, epoch, position) -> None:
+        W = Params(*(np.asarray(w[:, : config.dim]) for w in params))
+        on_epoch(Checkpoint(W, epoch + 1, step, position.get("chunk", 0), position.get("rng"), list(history)))
+
     if resolve_pipeline(config.pipeline) == "host":
-        host = _host_calls(sentences, index, keep_p, config, total_words, np.random.default_rng(config.seed))
+        host = _host_calls(sentences, index, keep_p, config, total_words, host_rng, start_epoch)
         # about 2²⁰ examples ready ahead (16 calls at the defaults): enough to cover building the next
         # chunk's examples at an epoch's end, where a queue of 8 calls of 1024 left the device idle ≈ 10%
         # of an epoch
         depth = max(2, min(64, (1 << 20) // (S * config.batch)))
         items: Iterable = _bind_host_calls(prefetch(host, depth=depth), run, S)
     else:
-        items = _device_calls(sentences, index, keep_p, config, total_words, jax.random.fold_in(key, 2))
+        items = _device_calls(sentences, index, keep_p, config, total_words, jax.random.fold_in(key, 2),
+                              start_epoch, start_chunk)
     with contextlib.closing(items):  # stops the background producer if training fails
-        params, step = _consume(items, params, tables, step_key, step, finish, pending, bar)
-    finish(pending.pop())
+        params, step = _consume(items, params, tables, step_key, step, finish, pending, bar,
+                                None if on_epoch is None else epoch_done)
+    if pending:
+        finish(pending.pop())
     params = Params(*(w[:, : config.dim] for w in params))
     jax.block_until_ready(params)
     if bar is not None:
         bar.close()
     wall = time.perf_counter() - t_start
     vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
-    total = total_words * config.epochs
+    total = total_words * (config.epochs - start_epoch)
     return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
 
 
-def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pending: list, bar):
-    """Run the ("call", f, steps) items on the device; close an epoch at each ("epoch", e, lr_end)."""
+def _resumed_params(resume: Checkpoint, fresh: Params, config: Word2VecConfig) -> Params:
+    """The checkpoint's params, after checking that they and its epoch fit this run."""
+    if not isinstance(resume, Checkpoint):
+        raise TypeError(f"`resume` must be a word2vec.Checkpoint (from `on_epoch`); got {type(resume).__name__}")
+    if not 0 <= int(resume.epoch) <= config.epochs:
+        raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
+    for name, want, got in zip(Params._fields, fresh, resume.params):
+        if np.shape(got) != want.shape:
+            raise ValueError(f"`resume`: {name} has shape {np.shape(got)}; this vocabulary and config need "
+                             f"{want.shape} (the same corpus, min_count, max_vocab, dim and loss)")
+    return Params(*(jnp.asarray(w, fresh.W_in.dtype) for w in resume.params))
+
+
+def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pending: list, bar, epoch_done=None):
+    """Run the ("call", f, steps) items on the device; close an epoch at each ("epoch", e, lr_end,
+    position), and, given `epoch_done`, hand it the params there (waiting for the device)."""
     ep_loss: list = []
     ep_n: list = []
     for item in items:
@@ -661,26 +711,30 @@ def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pen
         elif item[0] == "read":
             if bar is not None:
                 bar.update(item[1])
-        else:  # ("epoch", epoch, lr at its end)
+        else:  # ("epoch", epoch, lr at its end, where the random streams stand)
             if pending:
                 finish(pending.pop())
             pending.append((item[1], ep_loss, ep_n, item[2]))
             ep_loss, ep_n = [], []
+            if epoch_done is not None:
+                finish(pending.pop())
+                epoch_done(params, step, item[1], item[3])
     return params, step
 
 
 def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
-                rng: np.random.Generator) -> Iterator[tuple]:
+                rng: np.random.Generator, start_epoch: int = 0) -> Iterator[tuple]:
     """The host side of `train`, run ahead of the device by `prefetch`. Yields, in order,
     ("call", xs (S, B, m), ys (S, B), lrs (S,)) for each jitted call of S steps, ("read", corpus
-    words) after each chunk, and ("epoch", epoch, lr at its end) after each epoch's last call.
-    Each chunk's examples are shuffled; an epoch's last call is padded with no-op examples (−1)."""
+    words) after each chunk, and ("epoch", epoch, lr at its end, {"rng": rng's state}) after each
+    epoch's last call, from epoch `start_epoch` on. Each chunk's examples are shuffled; an epoch's
+    last call is padded with no-op examples (−1)."""
     B, S, m = config.batch, config.steps_per_call, 1 if config.model == "skipgram" else 2 * config.window
     total = total_words * config.epochs
     cached = [] if total_words <= config.cache_words else None
-    words_done = 0
-    for epoch in range(config.epochs):
-        if cached is not None and epoch > 0:
+    words_done = total_words * start_epoch
+    for epoch in range(start_epoch, config.epochs):
+        if cached is not None and epoch > start_epoch:
             source: Iterable = cached
         else:
             # a first chunk of an eighth: the device starts ≈ 0.2 s sooner on the CPU (the device
@@ -690,7 +744,7 @@ def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: W
         buf_y = np.zeros(0, np.int32)
         buf_p = np.zeros(0, np.float64)
         for ids, sid, read in source:
-            if cached is not None and epoch == 0:
+            if cached is not None and epoch == start_epoch:
                 cached.append((ids, sid, read))
             x, y = _examples(ids, sid, keep_p, config, rng)
             order = rng.permutation(np.arange(len(y), dtype=np.int32))  # = permutation(len(y)), faster
@@ -710,7 +764,7 @@ def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: W
             buf_y = np.concatenate([buf_y, np.full(pad, -1, np.int32)])
             buf_p = np.concatenate([buf_p, np.full(pad, buf_p[-1])])
             yield from _split_calls(buf_x, buf_y, buf_p, config)
-        yield ("epoch", epoch, float(_lr(config, words_done / total)))
+        yield ("epoch", epoch, float(_lr(config, words_done / total)), {"rng": rng.bit_generator.state})
 
 
 def _bind_host_calls(items: Iterable[tuple], run, steps: int) -> Iterator[tuple]:
@@ -733,7 +787,7 @@ def resolve_pipeline(pipeline: str) -> str:
 
 
 def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
-                  key) -> Iterator[tuple]:
+                  key, start_epoch: int = 0, start_chunk: int = 0) -> Iterator[tuple]:
     """The `device` pipeline of `train`: the same items as `_host_calls` (after `_bind_host_calls`), with
     each chunk's examples built and shuffled on the device (`jaxseq.word2vec_pipeline`). Only the
     number of examples of a chunk comes back to the host, to count its steps."""
@@ -746,14 +800,14 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
     cached = [] if total_words <= config.cache_words else None
     run = functools.partial(_run_slices, config=StepOptions.of(config), batch=B)
     lr, min_frac = jnp.float32(config.lr), jnp.float32(config.min_lr_frac)
-    words_done, n_chunk = 0, 0
-    for epoch in range(config.epochs):
-        if cached is not None and epoch > 0:
+    words_done, n_chunk = total_words * start_epoch, start_chunk
+    for epoch in range(start_epoch, config.epochs):
+        if cached is not None and epoch > start_epoch:
             source: Iterable = cached
         else:  # reading and encoding the text in a background thread
             source = prefetch(_chunks(sentences, index, config.chunk_words), depth=2)
         for chunk in source:
-            if cached is None or epoch == 0:
+            if cached is None or epoch == start_epoch:
                 ids, sid, read = chunk
                 N = pipe.bucket(len(ids))
                 pad = lambda a: jnp.asarray(np.concatenate([a, np.zeros(N - len(a), np.int32)]))
@@ -775,7 +829,7 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
                                                  min_frac=min_frac, steps=k), k)
                 first += k
             yield ("read", read)
-        yield ("epoch", epoch, float(_lr(config, words_done / total)))
+        yield ("epoch", epoch, float(_lr(config, words_done / total)), {"chunk": n_chunk})
 
 
 @functools.partial(jax.jit, static_argnames=("config", "batch", "steps"), donate_argnums=(0,))

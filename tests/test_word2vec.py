@@ -355,3 +355,33 @@ def test_a_failing_run_leaves_no_producer_thread():
     for t in {t for t in threading.enumerate() if t.name == "jaxseq-prefetch"} - before:
         t.join(timeout=5.0)
         assert not t.is_alive()
+
+
+@pytest.mark.parametrize("pipeline,cache_words", [("host", 10**6), ("host", 0), ("device", 10**6)])
+def test_a_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_vectors(pipeline, cache_words):
+    corpus = planted_corpus(120)
+    config = dataclasses.replace(TINY, epochs=3, pipeline=pipeline, cache_words=cache_words, chunk_words=400)
+    saved = []
+    whole = word2vec.train(corpus, config, on_epoch=saved.append)
+    assert [c.epoch for c in saved] == [1, 2, 3] and [len(c.history) for c in saved] == [1, 2, 3]
+    np.testing.assert_array_equal(saved[-1].params.W_in, whole.vectors.matrix)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(checkpoint):
+        saved_early.append(checkpoint)
+        raise Stop
+
+    saved_early: list = []
+    with pytest.raises(Stop):
+        word2vec.train(corpus, config, on_epoch=stop_after_first)
+    resumed = word2vec.train(corpus, config, resume=saved_early[0])
+    np.testing.assert_array_equal(resumed.vectors.matrix, whole.vectors.matrix)
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
+    done = word2vec.train(corpus, config, resume=saved[-1])  # nothing left to train
+    np.testing.assert_array_equal(done.vectors.matrix, whole.vectors.matrix)
+    with pytest.raises(ValueError, match="`resume`: W_in has shape"):
+        word2vec.train(corpus, dataclasses.replace(config, dim=8), resume=saved[0])
+    with pytest.raises(ValueError, match="after epoch 3; this run has 2 epochs"):
+        word2vec.train(corpus, dataclasses.replace(config, epochs=2), resume=saved[-1])
