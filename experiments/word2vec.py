@@ -7,6 +7,7 @@ Google analogies.
     python experiments/word2vec.py --corpus my_corpus.txt   # one sentence a line, streamed from disk
     python experiments/word2vec.py --preset gpu           # larger batches for an accelerator
     python experiments/word2vec.py --pipeline device      # build examples on the device (the default off the CPU)
+    python experiments/word2vec.py --resume               # continue runs/word2vec from its last whole epoch
 
 Default: the 452,944-word English Wikipedia sample of gensim's test data (tokenised by gensim's
 WikiCorpus; without gensim, the embedded "pydocs" corpus), dim 100, window 5, 5 negatives, sample
@@ -14,12 +15,19 @@ WikiCorpus; without gensim, the embedded "pydocs" corpus), dim 100, window 5, 5 
 settings that matched or beat gensim's best alpha in benchmarks/README.md.
 Expected: WordSim353 ρ ≈ 0.50-0.52, SimLex-999 ρ ≈ 0.24-0.25, analogies ≈ 3.3% (the corpus is far
 too small for analogies: gensim reaches ≈ 2.6-3.2%). Run folder: runs/word2vec (see
-`jaxseq.embedding_runs`).
+`jaxseq.embedding_runs`), with checkpoint.msgpack written after every epoch: `--resume` continues
+a stopped run to the vectors the whole run would have given (the same config and corpus).
 """
 import dataclasses
+import json
 import sys
 
-from jaxseq import embedding_runs, experiment, word2vec, word_corpora
+import numpy as np
+
+from jaxseq import checkpoint, embedding_runs, experiment, word2vec, word_corpora
+from jaxseq.vocab import Vocab
+
+CKPT = "checkpoint.msgpack"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +39,7 @@ class Config(word2vec.Word2VecConfig):
     out: str = "runs/word2vec"
     pictures: bool = True
     progress: bool = True
+    resume: bool = False  # continue the run in `out` from its last whole epoch
 
 
 PRESETS = {
@@ -46,12 +55,23 @@ def train(config: Config, *, log=print):
     """Train, save and evaluate; returns (word2vec.Result, summary)."""
     word2vec.check_config(config)
     sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
-    out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
     fields = {f.name for f in dataclasses.fields(word2vec.Word2VecConfig)}
     core = word2vec.Word2VecConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    result = word2vec.train(sentences, core, log=log, progress=config.progress)
-    result.vocab.save(out / "vocab.json")
+    vocab, counts = word2vec.build_vocab(sentences, min_count=core.min_count, max_vocab=core.max_vocab)
+    start = None
+    if config.resume:
+        start = resume_point(out, config, core, vocab)
+        log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
+    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    vocab.save(out / "vocab.json")
+
+    def save(ckpt: word2vec.Checkpoint) -> None:
+        state = {"epoch": ckpt.epoch, "step": ckpt.step, "chunk": ckpt.chunk, "rng": ckpt.rng, "history": ckpt.history}
+        checkpoint.save(out / CKPT, {"params": ckpt.params, "state": json.dumps(state)})
+
+    result = word2vec.train(sentences, core, vocab=vocab, counts=counts, log=log, progress=config.progress,
+                            on_epoch=save, resume=start)
     log(f"{len(result.vocab):,} words; {result.words_per_s:,.0f} corpus words/s over {result.wall_s:.1f} s")
     summary = embedding_runs.finish_run(
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
@@ -59,6 +79,25 @@ def train(config: Config, *, log=print):
         extra={"words_per_s": result.words_per_s, "wall_s": result.wall_s, "final_loss": result.history[-1]["loss"],
                "corpus": config.corpus, "corpus_words": result.history[-1]["words"]})
     return result, summary
+
+
+def resume_point(out, config: Config, core: word2vec.Word2VecConfig, vocab: Vocab) -> word2vec.Checkpoint:
+    """The last checkpoint of the stopped run in `out`, after checking that this config and the
+    corpus's vocabulary are the ones it was started with."""
+    may_change = ("resume", "progress", "pictures")
+    fixed = lambda d: {k: v for k, v in d.items() if k not in may_change}
+    if fixed(json.loads((out / "config.json").read_text())) != fixed(dataclasses.asdict(config)):
+        raise ValueError(f"--resume: the config differs from the one saved in {out / 'config.json'} "
+                         f"(only {', '.join('--' + k for k in may_change)} may change)")
+    if Vocab.load(out / "vocab.json").tokens != vocab.tokens:
+        raise ValueError(f"--resume: the corpus gives another vocabulary than {out / 'vocab.json'}")
+    rows = len(vocab) - (core.loss == "hierarchical")
+    template = {"params": word2vec.Params(np.zeros((len(vocab), core.dim), np.float32),
+                                          np.zeros((rows, core.dim), np.float32)), "state": ""}
+    saved = checkpoint.restore(out / CKPT, template)
+    state = json.loads(saved["state"])
+    return word2vec.Checkpoint(word2vec.Params(*saved["params"]), state["epoch"], state["step"], state["chunk"],
+                               state["rng"], state["history"])
 
 
 def main(argv=None):

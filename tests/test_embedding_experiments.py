@@ -87,3 +87,27 @@ def test_simple_tokens_and_polarity_file(tmp_path):
     path.write_text("__label__maybe what\n")
     with pytest.raises(ValueError, match="line 1"):
         word_corpora.polarity(path)
+
+
+def test_word2vec_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path):
+    w2v = load_experiment("word2vec")
+    flags = ["--preset", "tiny", "--epochs", "3"]
+    w2v.main(flags + ["--out", str(tmp_path / "whole")])
+
+    def stop_at_epoch_2(line):
+        if line.startswith("epoch 2/3"):
+            raise KeyboardInterrupt  # as a user's Ctrl-C; the checkpoint after epoch 1 is on disk
+    config = w2v.experiment.parse_config(w2v.Config, flags + ["--out", str(tmp_path / "stopped")], presets=w2v.PRESETS)
+    with pytest.raises(KeyboardInterrupt):
+        w2v.train(config, log=stop_at_epoch_2)
+    assert not (tmp_path / "stopped" / "vectors.txt").exists()
+    with pytest.raises(ValueError, match="config differs"):
+        w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume", "--lr", "0.3"])
+    summary = w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
+    whole, resumed = (load_word2vec(tmp_path / d / "vectors.txt") for d in ("whole", "stopped"))
+    np.testing.assert_array_equal(resumed.matrix, whole.matrix)
+    metrics = (tmp_path / "stopped" / "metrics.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in metrics[1:]] == ["1", "2", "3"]
+    assert summary["final_loss"] == json.loads((tmp_path / "whole" / "summary.json").read_text())["final_loss"]
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        w2v.main(flags + ["--out", str(tmp_path / "new"), "--resume"])
