@@ -16,16 +16,17 @@ settings that matched or beat gensim's best alpha in benchmarks/README.md.
 Expected: WordSim353 ρ ≈ 0.50-0.52, SimLex-999 ρ ≈ 0.24-0.25, analogies ≈ 3.3% (the corpus is far
 too small for analogies: gensim reaches ≈ 2.6-3.2%). Run folder: runs/word2vec (see
 `jaxseq.embedding_runs`), with checkpoint.msgpack written after every epoch: `--resume` continues
-a stopped run to the vectors the whole run would have given (the same config and corpus).
+a stopped run to the vectors the whole run would have given (a checkpoint of another corpus or
+config is refused, naming what differs; --out, --progress, --pictures and --cache-words may change).
 """
 import dataclasses
 import json
 import sys
 
 import numpy as np
+from flax import serialization
 
 from jaxseq import checkpoint, embedding_runs, experiment, word2vec, word_corpora
-from jaxseq.vocab import Vocab
 
 CKPT = "checkpoint.msgpack"
 
@@ -58,46 +59,37 @@ def train(config: Config, *, log=print):
     out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
     fields = {f.name for f in dataclasses.fields(word2vec.Word2VecConfig)}
     core = word2vec.Word2VecConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    vocab, counts = word2vec.build_vocab(sentences, min_count=core.min_count, max_vocab=core.max_vocab)
     start = None
-    if config.resume:
-        start = resume_point(out, config, core, vocab)
+    if config.resume:  # word2vec.train checks that the corpus and config are the checkpoint's
+        start = load_checkpoint(out / CKPT)
         log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
-    vocab.save(out / "vocab.json")
+    else:
+        experiment.write_json(out / "config.json", dataclasses.asdict(config))
 
     def save(ckpt: word2vec.Checkpoint) -> None:
-        state = {"epoch": ckpt.epoch, "step": ckpt.step, "chunk": ckpt.chunk, "rng": ckpt.rng, "history": ckpt.history}
+        state = {**ckpt._asdict(), "params": None, "shapes": [list(w.shape) for w in ckpt.params]}
         checkpoint.save(out / CKPT, {"params": ckpt.params, "state": json.dumps(state)})
 
-    result = word2vec.train(sentences, core, vocab=vocab, counts=counts, log=log, progress=config.progress,
-                            on_epoch=save, resume=start)
+    result = word2vec.train(sentences, core, log=log, progress=config.progress, on_epoch=save, resume=start)
+    result.vocab.save(out / "vocab.json")
     log(f"{len(result.vocab):,} words; {result.words_per_s:,.0f} corpus words/s over {result.wall_s:.1f} s")
     summary = embedding_runs.finish_run(
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
         title=f"word2vec {config.model}, {config.loss}",
         extra={"words_per_s": result.words_per_s, "wall_s": result.wall_s, "final_loss": result.history[-1]["loss"],
-               "corpus": config.corpus, "corpus_words": result.history[-1]["words"]})
+               "corpus": config.corpus, "corpus_words": result.history[-1]["words"],
+               "resumed_after_epoch": start.epoch if start else 0})  # words/s and wall_s: this process's epochs
     return result, summary
 
 
-def resume_point(out, config: Config, core: word2vec.Word2VecConfig, vocab: Vocab) -> word2vec.Checkpoint:
-    """The last checkpoint of the stopped run in `out`, after checking that this config and the
-    corpus's vocabulary are the ones it was started with."""
-    may_change = ("resume", "progress", "pictures")
-    fixed = lambda d: {k: v for k, v in d.items() if k not in may_change}
-    if fixed(json.loads((out / "config.json").read_text())) != fixed(dataclasses.asdict(config)):
-        raise ValueError(f"--resume: the config differs from the one saved in {out / 'config.json'} "
-                         f"(only {', '.join('--' + k for k in may_change)} may change)")
-    if Vocab.load(out / "vocab.json").tokens != vocab.tokens:
-        raise ValueError(f"--resume: the corpus gives another vocabulary than {out / 'vocab.json'}")
-    rows = len(vocab) - (core.loss == "hierarchical")
-    template = {"params": word2vec.Params(np.zeros((len(vocab), core.dim), np.float32),
-                                          np.zeros((rows, core.dim), np.float32)), "state": ""}
-    saved = checkpoint.restore(out / CKPT, template)
-    state = json.loads(saved["state"])
-    return word2vec.Checkpoint(word2vec.Params(*saved["params"]), state["epoch"], state["step"], state["chunk"],
-                               state["rng"], state["history"])
+def load_checkpoint(path) -> word2vec.Checkpoint:
+    """The word2vec.Checkpoint that `train` saved at `path`."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = json.loads(serialization.msgpack_restore(path.read_bytes())["state"])  # the shapes, for the template
+    template = word2vec.Params(*(np.zeros(shape, np.float32) for shape in state.pop("shapes")))
+    params = checkpoint.restore(path, {"params": template, "state": ""})["params"]
+    return word2vec.Checkpoint(**{**state, "params": word2vec.Params(*params)})
 
 
 def main(argv=None):

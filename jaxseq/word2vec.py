@@ -69,6 +69,7 @@ import collections
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import heapq
 import math
 import os
@@ -85,7 +86,7 @@ from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "build_vocab", "iter_sentences",
+__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "check_resume", "build_vocab", "iter_sentences",
            "keep_probabilities", "alias_table", "huffman_tree", "init", "make_tables", "MODELS", "LOSSES"]
 
 MODELS = ("skipgram", "cbow")
@@ -162,9 +163,10 @@ class Checkpoint(NamedTuple):
     params: Params  # NumPy arrays: W_in (v, dim), W_out
     epoch: int  # epochs done
     step: int  # steps done
-    chunk: int  # corpus chunks read (the device pipeline draws per chunk)
+    chunk: int  # corpus chunks read by the device pipeline, which draws per chunk (0 with the host one)
     rng: Optional[dict]  # the host pipeline's NumPy bit generator state (None with the device pipeline)
     history: list  # Result.history of the epochs done
+    settings: dict  # what the run's numbers depend on (`run_settings`): a resume must match it
 
 
 class Result(NamedTuple):
@@ -173,7 +175,7 @@ class Result(NamedTuple):
     vocab: Vocab
     counts: np.ndarray  # (v,) corpus counts of the vocabulary words
     history: list  # one dict per epoch: epoch, loss, examples, words, seconds, words_per_s
-    words_per_s: float  # corpus words (before subsampling) × epochs / training seconds
+    words_per_s: float  # corpus words (before subsampling) × this call's epochs / training seconds
     wall_s: float
 
 
@@ -618,9 +620,11 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     S = config.steps_per_call
     run = functools.partial(_run, config=StepOptions.of(config))
     host_rng = np.random.default_rng(config.seed)
+    settings = run_settings(config, vocab, counts, total_words)
     history: list = []
     step, start_epoch, start_chunk = 0, 0, 0
     if resume is not None:
+        check_resume(resume, settings)
         params = _resumed_params(resume, params, config)
         history, step = list(resume.history), int(resume.step)
         start_epoch, start_chunk = int(resume.epoch), int(resume.chunk)
@@ -654,9 +658,10 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
 
     def epoch_done(params, step, epoch, position) -> None:
         W = Params(*(np.asarray(w[:, : config.dim]) for w in params))
-        on_epoch(Checkpoint(W, epoch + 1, step, position.get("chunk", 0), position.get("rng"), list(history)))
+        on_epoch(Checkpoint(W, epoch + 1, step, position.get("chunk", 0), position.get("rng"), list(history),
+                            settings))
 
-    if resolve_pipeline(config.pipeline) == "host":
+    if settings["pipeline"] == "host":
         host = _host_calls(sentences, index, keep_p, config, total_words, host_rng, start_epoch)
         # about 2²⁰ examples ready ahead (16 calls at the defaults): enough to cover building the next
         # chunk's examples at an epoch's end, where a queue of 8 calls of 1024 left the device idle ≈ 10%
@@ -681,10 +686,31 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
 
 
+def run_settings(config: Word2VecConfig, vocab: Vocab, counts: np.ndarray, total_words: int) -> dict:
+    """What a run's vectors depend on: the config's fields (less `cache_words`, which changes nothing),
+    the pipeline "auto" resolves to here, and a SHA-256 of the corpus's vocabulary, counts and length."""
+    digest = hashlib.sha256("\n".join(vocab.tokens).encode("utf-8"))
+    digest.update(np.asarray(counts, np.int64).tobytes())
+    digest.update(str(int(total_words)).encode())
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(Word2VecConfig) if f.name != "cache_words"}
+    return {**settings, "pipeline": resolve_pipeline(config.pipeline), "corpus": digest.hexdigest()}
+
+
+def check_resume(checkpoint: Checkpoint, settings: dict) -> None:
+    """Refuse to continue `checkpoint` under other `settings` (`run_settings`), naming what differs."""
+    if not isinstance(checkpoint, Checkpoint):
+        raise TypeError(f"`resume` must be a word2vec.Checkpoint (from `on_epoch`); got {type(checkpoint).__name__}")
+    differ = [f"{k}: {checkpoint.settings.get(k)!r} in the checkpoint, {settings.get(k)!r} now"
+              for k in sorted(set(settings) | set(checkpoint.settings)) if checkpoint.settings.get(k) != settings.get(k)]
+    if differ:
+        what = "; ".join(d if not d.startswith("corpus:") else "corpus: another vocabulary, counts or length"
+                         for d in differ)
+        raise ValueError(f"`resume`: the checkpoint is of another run ({what}); it continues only the "
+                         f"same corpus and config")
+
+
 def _resumed_params(resume: Checkpoint, fresh: Params, config: Word2VecConfig) -> Params:
     """The checkpoint's params, after checking that they and its epoch fit this run."""
-    if not isinstance(resume, Checkpoint):
-        raise TypeError(f"`resume` must be a word2vec.Checkpoint (from `on_epoch`); got {type(resume).__name__}")
     if not 0 <= int(resume.epoch) <= config.epochs:
         raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
     for name, want, got in zip(Params._fields, fresh, resume.params):

@@ -101,8 +101,9 @@ def test_word2vec_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         w2v.train(config, log=stop_at_epoch_2)
     assert not (tmp_path / "stopped" / "vectors.txt").exists()
-    with pytest.raises(ValueError, match="config differs"):
+    with pytest.raises(ValueError, match="another run \\(lr: 0.13 in the checkpoint, 0.3 now\\)"):
         w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume", "--lr", "0.3"])
+    assert json.loads((tmp_path / "stopped" / "config.json").read_text())["lr"] == 0.13  # left as it was
     summary = w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
     whole, resumed = (load_word2vec(tmp_path / d / "vectors.txt") for d in ("whole", "stopped"))
     np.testing.assert_array_equal(resumed.matrix, whole.matrix)

@@ -381,7 +381,16 @@ def test_a_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_vectors(
     assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
     done = word2vec.train(corpus, config, resume=saved[-1])  # nothing left to train
     np.testing.assert_array_equal(done.vectors.matrix, whole.vectors.matrix)
-    with pytest.raises(ValueError, match="`resume`: W_in has shape"):
+    # another config, corpus or pipeline would continue another run: refused, naming the difference
+    with pytest.raises(ValueError, match="another run \\(dim: 16 in the checkpoint, 8 now\\)"):
         word2vec.train(corpus, dataclasses.replace(config, dim=8), resume=saved[0])
-    with pytest.raises(ValueError, match="after epoch 3; this run has 2 epochs"):
+    with pytest.raises(ValueError, match="epochs: 3 in the checkpoint, 2 now"):
         word2vec.train(corpus, dataclasses.replace(config, epochs=2), resume=saved[-1])
+    other = "device" if pipeline == "host" else "host"
+    with pytest.raises(ValueError, match=f"pipeline: '{pipeline}' in the checkpoint, '{other}' now"):
+        word2vec.train(corpus, dataclasses.replace(config, pipeline=other), resume=saved[0])
+    with pytest.raises(ValueError, match="corpus: another vocabulary, counts or length"):
+        word2vec.train(corpus + [corpus[0]], config, resume=saved[0])
+    resumed_streaming = word2vec.train(corpus, dataclasses.replace(config, cache_words=0 if cache_words else 10**6),
+                                       resume=saved[0])  # caching the corpus or not changes nothing
+    np.testing.assert_array_equal(resumed_streaming.vectors.matrix, whole.vectors.matrix)
