@@ -22,7 +22,8 @@ fold, same initialisation otherwise:
 
 Measured (2026-11-26, 5 folds × 2 seeds, vectors from the enwiki sample covering 56% of the task
 words; word2vec at batch 2048, lr 0.13): random 55.0% ± 6.8, frozen 52.5% ± 7.0, fine-tuned
-49.0% ± 8.4 — all at chance within the spread (at batch 1024, lr 0.1: 55.0 / 47.8 / 53.0%). 160 training sentences are too few for an LSTM (it reaches 100% training accuracy in every
+49.0% ± 8.4 — all at chance within the spread (at batch 1024, lr 0.1: 55.0 / 47.8 / 53.0%).
+160 training sentences are too few for an LSTM (it reaches 100% training accuracy in every
 setting), and half a million words of Wikipedia carry little sentiment; the transfer the course
 describes needs vectors from a corpus of 10⁸-10¹¹ words. Run folder: runs/sentiment:
 config.json, results.md, summary.json, metrics.csv (one row per fold and setting).

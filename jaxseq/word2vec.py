@@ -740,10 +740,12 @@ def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pen
         else:  # ("epoch", epoch, lr at its end, where the random streams stand)
             if pending:
                 finish(pending.pop())
-            pending.append((item[1], ep_loss, ep_n, item[2]))
+            record = (item[1], ep_loss, ep_n, item[2])
             ep_loss, ep_n = [], []
-            if epoch_done is not None:
-                finish(pending.pop())
+            if epoch_done is None:
+                pending.append(record)
+            else:
+                finish(record)
                 epoch_done(params, step, item[1], item[3])
     return params, step
 
