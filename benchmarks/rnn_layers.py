@@ -125,10 +125,14 @@ def jaxseq_fn(cell, shape, dtype, *, impl, unroll=1, compute_dtype=None, note=No
     carry = (lstm if cell == "lstm" else gru).init_carry(params, (b,))
     xs = jax.random.normal(jax.random.PRNGKey(1), (t, b, i), pdt)
     if unroll == "auto":
+        before = set(tune.timings())
         unroll = tune.best_unroll(step, params, carry, xs, impl=impl, compute_dtype=compute_dtype,
                                   candidates=TUNE_CANDIDATES)
         if note is not None:
             note["unroll"] = unroll
+            # the tuner's one-off timing of each candidate (ms), for the unroll sweep in the report
+            note["unroll_ms"] = {str(u): round(ms, 3) for k, v in tune.timings().items() if k not in before
+                                 for u, ms in v.items()}
 
     # the tuner's program exactly (tune.best_unroll: same signature, arguments and gradients), so that
     # with a persistent compilation cache (gpu.sh sets one) the tuned factor's program is not compiled twice
