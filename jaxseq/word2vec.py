@@ -65,12 +65,14 @@ order, so there the vectors agree only to rounding (XLA flag ``--xla_gpu_determi
 """
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import dataclasses
 import functools
 import hashlib
 import heapq
+import itertools
 import math
 import os
 import time
@@ -224,30 +226,111 @@ def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 0)
     Words seen at least `min_count` times, most frequent first, ties by first appearance; at most
     `max_vocab` of them if positive. No special tokens.
     """
-    return _vocab_from_counts(_count(sentences), min_count, max_vocab)
+    scan = _scan(sentences, keep_words=0)
+    vocab, counts, _ = _vocab_from_counts(scan.words, scan.counts, min_count, max_vocab)
+    return vocab, counts
 
 
-def _count(sentences: Sentences) -> collections.Counter:
-    counts: collections.Counter = collections.Counter()
-    for s in iter_sentences(sentences):
-        counts.update(s)
-    return counts
+_SCAN_BLOCK = 1 << 20  # words counted (and kept or dropped) at a time by `_scan`
 
 
-def _vocab_from_counts(counts: collections.Counter, min_count: int, max_vocab: int) -> tuple[Vocab, np.ndarray]:
+class _Scan(NamedTuple):
+    """A corpus read once (`_scan`)."""
+    words: list  # every distinct word, in order of first appearance
+    counts: np.ndarray  # (n_words,) int64: how often each appears
+    total: int  # words in the corpus
+    ids: Optional[np.ndarray]  # (total,) int32: the corpus as indices into `words` (None: over keep_words)
+    lengths: Optional[np.ndarray]  # (sentences,) int64: words per sentence (None likewise)
+
+
+def _scan(sentences: Sentences, keep_words: int) -> _Scan:
+    """Count the words of `sentences` in one pass, keeping the corpus itself as word numbers while it
+    has at most `keep_words` words. A new word gets the next number (C-level defaultdict and map: the
+    pass costs about what counting alone did), so encoding a kept corpus later is one NumPy gather."""
+    numbers = collections.defaultdict(itertools.count().__next__)
+    number = numbers.__getitem__
+    counts = np.zeros(0, np.int64)
+    kept: Optional[list] = []
+    lengths: Optional[array.array] = array.array("q")
+    total = 0
+    block = array.array("i")
+
+    def flush(block) -> None:
+        nonlocal counts, kept, lengths, total
+        ids = np.frombuffer(block, np.int32)
+        c = np.bincount(ids, minlength=len(numbers))
+        counts = np.concatenate([counts, np.zeros(len(c) - len(counts), np.int64)]) + c
+        total += len(ids)
+        if kept is not None:
+            kept.append(ids)
+            if total > keep_words:
+                kept = lengths = None
+
+    for sentence in iter_sentences(sentences):
+        block.extend(map(number, sentence))
+        if lengths is not None:
+            lengths.append(len(sentence))
+        if len(block) >= _SCAN_BLOCK:
+            flush(block)
+            block = array.array("i")
+    flush(block)
+    if kept is None:
+        return _Scan(list(numbers), counts, total, None, None)
+    return _Scan(list(numbers), counts, total, np.concatenate(kept), np.frombuffer(lengths, np.int64))
+
+
+def _count(sentences: Sentences) -> dict:
+    """{word: count} in order of first appearance."""
+    scan = _scan(sentences, keep_words=0)
+    return dict(zip(scan.words, scan.counts.tolist()))
+
+
+def _vocab_from_counts(words: Sequence[str], counts: np.ndarray, min_count: int, max_vocab: int
+                       ) -> tuple[Vocab, np.ndarray, np.ndarray]:
+    """(vocabulary, its counts, the positions in `words` of its words) from `words` in order of first
+    appearance and their `counts`."""
     _checks.positive_int("min_count", min_count)
     _checks.nonnegative_int("max_vocab", max_vocab)
-    if not counts:
+    if not len(words):
         raise ValueError("`sentences` is empty: no words to build a vocabulary from")
-    ranked = sorted(counts.items(), key=lambda wc: -wc[1])  # stable: ties keep first appearance
-    kept = [(w, c) for w, c in ranked if c >= min_count]
-    if not kept:
+    ranked = np.argsort(-counts, kind="stable")  # stable: ties keep first appearance
+    kept = ranked[counts[ranked] >= min_count]
+    if not len(kept):
         raise ValueError(f"`min_count`={min_count} is above every word count: the most frequent word "
-                         f"{ranked[0][0]!r} appears {ranked[0][1]} times")
+                         f"{words[ranked[0]]!r} appears {counts[ranked[0]]} times")
     if max_vocab:
         kept = kept[:max_vocab]
-    vocab = Vocab(tokens=tuple(w for w, _ in kept))
-    return vocab, np.asarray([c for _, c in kept], dtype=np.int64)
+    return Vocab(tokens=tuple(words[i] for i in kept)), counts[kept].astype(np.int64), kept
+
+
+def _encode(scan: _Scan, index: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A kept corpus (`_scan`) in `index`'s ids: (ids of the known words, the sentence of each, the
+    known words per sentence); unknown words are dropped, as `_chunks` does."""
+    to_id = np.asarray([index.get(w, -1) for w in scan.words], np.int32)
+    ids = to_id[scan.ids]
+    known = ids >= 0
+    sentence = np.repeat(np.arange(len(scan.lengths)), scan.lengths)
+    per_sentence = np.bincount(sentence[known], minlength=len(scan.lengths))
+    return ids[known], sentence[known], per_sentence
+
+
+def _split(encoded: tuple, lengths: np.ndarray, chunk_words: int, first: int = 0) -> list:
+    """The chunks `_chunks` reads from the same corpus, from its encoding (`_encode`): (ids, sentence
+    numbers within the chunk, corpus words read) for runs of whole sentences of at least `chunk_words`
+    known words (the first `first`, if positive), the last run whatever is left."""
+    ids, sentence, per_sentence = encoded
+    known_before = np.concatenate([[0], np.cumsum(per_sentence)])  # known words before each sentence
+    words_before = np.concatenate([[0], np.cumsum(lengths)])
+    n, out, a = len(per_sentence), [], 0
+    size = first if first > 0 else chunk_words
+    while a < n:
+        # the chunk ends after the first sentence b at which it holds `size` known words
+        b = min(int(np.searchsorted(known_before, known_before[a] + size, side="left")), n)
+        b = max(b, a + 1)
+        lo, hi = known_before[a], known_before[b]
+        out.append((ids[lo:hi], (sentence[lo:hi] - a).astype(np.int32), int(words_before[b] - words_before[a])))
+        a, size = b, chunk_words
+    return out
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:
@@ -598,20 +681,21 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     Result.words_per_s and wall_s count this call's epochs.
     """
     check_config(config)
-    if vocab is None:
-        all_counts = _count(sentences)
-        vocab, counts = _vocab_from_counts(all_counts, config.min_count, config.max_vocab)
-        total_words = sum(all_counts.values())
-    elif counts is None or len(counts) != len(vocab):
+    if vocab is not None and (counts is None or len(counts) != len(vocab)):
         raise ValueError(f"`counts` must give the count of each of the {len(vocab)} words of `vocab`; "
                          f"got {None if counts is None else len(counts)}")
-    else:
-        total_words = sum(len(s) for s in iter_sentences(sentences))
+    scan = _scan(sentences, config.cache_words)  # the one pass before training
+    if vocab is None:
+        vocab, counts, _ = _vocab_from_counts(scan.words, scan.counts, config.min_count, config.max_vocab)
+    total_words = scan.total
     v = len(vocab)
     if v < 2:
         raise ValueError(f"the vocabulary has {v} word(s) ({vocab.tokens!r}); word2vec needs at least 2 "
                          f"(lower `min_count`?)")
     index = {w: i for i, w in enumerate(vocab.tokens)}
+    # a corpus of at most cache_words words is kept, encoded, for every epoch; a larger one is read again
+    corpus = None if scan.ids is None else (_encode(scan, index), scan.lengths)
+    del scan
     keep_p = keep_probabilities(counts, config.sample)
     tables = make_tables(counts, hierarchical=config.loss == "hierarchical")
     key = jax.random.PRNGKey(config.seed)
@@ -662,14 +746,14 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
                             settings))
 
     if settings["pipeline"] == "host":
-        host = _host_calls(sentences, index, keep_p, config, total_words, host_rng, start_epoch)
+        host = _host_calls(sentences, corpus, index, keep_p, config, total_words, host_rng, start_epoch)
         # about 2²⁰ examples ready ahead (16 calls at the defaults): enough to cover building the next
         # chunk's examples at an epoch's end, where a queue of 8 calls of 1024 left the device idle ≈ 10%
         # of an epoch
         depth = max(2, min(64, (1 << 20) // (S * config.batch)))
         items: Iterable = _bind_host_calls(prefetch(host, depth=depth), run, S)
     else:
-        items = _device_calls(sentences, index, keep_p, config, total_words, jax.random.fold_in(key, 2),
+        items = _device_calls(sentences, corpus, index, keep_p, config, total_words, jax.random.fold_in(key, 2),
                               start_epoch, start_chunk)
     with contextlib.closing(items):  # stops the background producer if training fails
         params, step = _consume(items, params, tables, step_key, step, finish, pending, bar,
@@ -750,30 +834,28 @@ def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pen
     return params, step
 
 
-def _host_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
-                rng: np.random.Generator, start_epoch: int = 0) -> Iterator[tuple]:
+def _host_calls(sentences: Sentences, corpus: Optional[tuple], index: dict, keep_p: np.ndarray,
+                config: Word2VecConfig, total_words: int, rng: np.random.Generator, start_epoch: int = 0
+                ) -> Iterator[tuple]:
     """The host side of `train`, run ahead of the device by `prefetch`. Yields, in order,
     ("call", xs (S, B, m), ys (S, B), lrs (S,)) for each jitted call of S steps, ("read", corpus
     words) after each chunk, and ("epoch", epoch, lr at its end, {"rng": rng's state}) after each
     epoch's last call, from epoch `start_epoch` on. Each chunk's examples are shuffled; an epoch's
-    last call is padded with no-op examples (−1)."""
+    last call is padded with no-op examples (−1). `corpus`: the kept corpus's encoding and sentence
+    lengths (see `train`), or None to read `sentences` in every epoch."""
     B, S, m = config.batch, config.steps_per_call, 1 if config.model == "skipgram" else 2 * config.window
     total = total_words * config.epochs
-    cached = [] if total_words <= config.cache_words else None
+    # a first chunk of an eighth: the device starts ≈ 0.2 s sooner on the CPU (the device pipeline
+    # keeps whole chunks: a chunk of another size is another compilation there)
+    first = config.chunk_words // 8
+    cached = None if corpus is None else _split(*corpus, config.chunk_words, first=first)
     words_done = total_words * start_epoch
     for epoch in range(start_epoch, config.epochs):
-        if cached is not None and epoch > start_epoch:
-            source: Iterable = cached
-        else:
-            # a first chunk of an eighth: the device starts ≈ 0.2 s sooner on the CPU (the device
-            # pipeline keeps whole chunks: a chunk of another size is another compilation there)
-            source = _chunks(sentences, index, config.chunk_words, first=config.chunk_words // 8)
+        source: Iterable = cached if cached is not None else _chunks(sentences, index, config.chunk_words, first=first)
         buf_x = np.zeros((0, m), np.int32)
         buf_y = np.zeros(0, np.int32)
         buf_p = np.zeros(0, np.float64)
         for ids, sid, read in source:
-            if cached is not None and epoch == start_epoch:
-                cached.append((ids, sid, read))
             x, y = _examples(ids, sid, keep_p, config, rng)
             order = rng.permutation(np.arange(len(y), dtype=np.int32))  # = permutation(len(y)), faster
             p0, p1 = words_done / total, (words_done + read) / total
@@ -814,8 +896,9 @@ def resolve_pipeline(pipeline: str) -> str:
     return pipeline
 
 
-def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config: Word2VecConfig, total_words: int,
-                  key, start_epoch: int = 0, start_chunk: int = 0) -> Iterator[tuple]:
+def _device_calls(sentences: Sentences, corpus: Optional[tuple], index: dict, keep_p: np.ndarray,
+                  config: Word2VecConfig, total_words: int, key, start_epoch: int = 0, start_chunk: int = 0
+                  ) -> Iterator[tuple]:
     """The `device` pipeline of `train`: the same items as `_host_calls` (after `_bind_host_calls`), with
     each chunk's examples built and shuffled on the device (`jaxseq.word2vec_pipeline`). Only the
     number of examples of a chunk comes back to the host, to count its steps."""
@@ -825,13 +908,15 @@ def _device_calls(sentences: Sentences, index: dict, keep_p: np.ndarray, config:
     G = max(1, S // 8)
     total = total_words * config.epochs
     keep_d = jnp.asarray(keep_p, jnp.float32)
-    cached = [] if total_words <= config.cache_words else None
+    cached = None if corpus is None else []  # the kept corpus's chunks, on the device after the first epoch
     run = functools.partial(_run_slices, config=StepOptions.of(config), batch=B)
     lr, min_frac = jnp.float32(config.lr), jnp.float32(config.min_lr_frac)
     words_done, n_chunk = total_words * start_epoch, start_chunk
     for epoch in range(start_epoch, config.epochs):
         if cached is not None and epoch > start_epoch:
             source: Iterable = cached
+        elif corpus is not None:
+            source = _split(*corpus, config.chunk_words)
         else:  # reading and encoding the text in a background thread
             source = prefetch(_chunks(sentences, index, config.chunk_words), depth=2)
         for chunk in source:

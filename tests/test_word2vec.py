@@ -109,9 +109,39 @@ def test_streams_a_file_in_chunks_like_a_list(tmp_path):
     assert sum(sizes) == 60 * 12 and sizes[0] == 36 and all(240 <= n < 252 for n in sizes[1:-1])
 
 
+@pytest.mark.parametrize("block", [3, 1 << 20])
+def test_one_pass_scan_counts_and_encodes_the_corpus_as_the_chunked_reading_does(monkeypatch, block):
+    """`train` reads the corpus once before training (`_scan`): its counts, and the chunks it cuts
+    from the kept encoding (`_split`), must be those of counting and of reading the text chunk by chunk
+    (`_chunks`), for any chunk size, unknown words, and sentences with no known word."""
+    monkeypatch.setattr(word2vec, "_SCAN_BLOCK", block)  # 3: many blocks and a cut-over to streaming
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        corpus = [[f"w{i}" for i in rng.integers(0, 12, rng.integers(1, 15))] for _ in range(rng.integers(1, 30))]
+        counter = collections.Counter(w for sentence in corpus for w in sentence)
+        scan = word2vec._scan(corpus, keep_words=10**6)
+        assert dict(zip(scan.words, scan.counts.tolist())) == counter and list(scan.words) == list(counter)
+        assert scan.total == sum(counter.values()) and scan.lengths.tolist() == [len(s) for s in corpus]
+        known = [w for w in scan.words if rng.random() < 0.6]
+        index = {w: i for i, w in enumerate(known)}
+        chunk_words, first = int(rng.integers(1, 40)), int(rng.integers(0, 10))
+        split = word2vec._split(word2vec._encode(scan, index), scan.lengths, chunk_words, first=first)
+        chunks = list(word2vec._chunks(corpus, index, chunk_words, first=first))
+        assert len(split) == len(chunks)
+        for (ids, sid, read), (ids2, sid2, read2) in zip(split, chunks):
+            assert ids.dtype == ids2.dtype == sid.dtype == sid2.dtype == np.int32 and read == read2
+            np.testing.assert_array_equal(ids, ids2)
+            np.testing.assert_array_equal(sid, sid2)
+        over = word2vec._scan(corpus, keep_words=scan.total - 1)  # too long to keep: counted only
+        assert over.ids is None and over.lengths is None and over.total == scan.total
+        np.testing.assert_array_equal(over.counts, scan.counts)
+
+
 def test_vocabulary_subsampling_and_tables():
     vocab, counts = word2vec.build_vocab([["b", "a", "a", "c"], "a b d"], min_count=2)
     assert vocab.tokens == ("a", "b") and counts.tolist() == [3, 2]
+    vocab, counts = word2vec.build_vocab([["c", "b", "a", "b", "c", "d"]], min_count=1, max_vocab=3)
+    assert vocab.tokens == ("c", "b", "a") and counts.tolist() == [2, 2, 1]  # ties: first appearance first
     keep = word2vec.keep_probabilities(np.array([1000, 10, 1]), 1e-3)
     t = 1e-3 * 1011
     np.testing.assert_allclose(keep, np.minimum(1, (np.sqrt(np.array([1000, 10, 1]) / t) + 1) * t / np.array([1000, 10, 1])))
