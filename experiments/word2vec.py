@@ -20,13 +20,9 @@ a stopped run to the vectors the whole run would have given (a checkpoint of ano
 config is refused, naming what differs; --out, --progress, --pictures and --cache-words may change).
 """
 import dataclasses
-import json
 import sys
 
-import numpy as np
-from flax import serialization
-
-from jaxseq import checkpoint, embedding_runs, experiment, word2vec, word_corpora
+from jaxseq import embedding_runs, experiment, word2vec, word_corpora
 
 CKPT = "checkpoint.msgpack"
 
@@ -67,8 +63,7 @@ def train(config: Config, *, log=print):
         experiment.write_json(out / "config.json", dataclasses.asdict(config))
 
     def save(ckpt: word2vec.Checkpoint) -> None:
-        state = {**ckpt._asdict(), "params": None, "shapes": [list(w.shape) for w in ckpt.params]}
-        checkpoint.save(out / CKPT, {"params": ckpt.params, "state": json.dumps(state)})
+        embedding_runs.save_checkpoint(out / CKPT, ckpt, ["params"])
 
     result = word2vec.train(sentences, core, log=log, progress=config.progress, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
@@ -84,12 +79,7 @@ def train(config: Config, *, log=print):
 
 def load_checkpoint(path) -> word2vec.Checkpoint:
     """The word2vec.Checkpoint that `train` saved at `path`."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = json.loads(serialization.msgpack_restore(path.read_bytes())["state"])  # the shapes, for the template
-    template = word2vec.Params(*(np.zeros(shape, np.float32) for shape in state.pop("shapes")))
-    params = checkpoint.restore(path, {"params": template, "state": ""})["params"]
-    return word2vec.Checkpoint(**{**state, "params": word2vec.Params(*params)})
+    return embedding_runs.load_checkpoint(path, word2vec.Checkpoint, {"params": word2vec.Params})
 
 
 def main(argv=None):

@@ -7,17 +7,22 @@ evaluation figures, neighbours, pictures and summary.
     out/neighbours.txt  the nearest words of a few probe words
     out/pca.png, out/tsne.png   2-D pictures of the probe words (needs scikit-learn)
     out/summary.json    WordSim353 / SimLex-999 Spearman ρ, Google analogy accuracy (OOV counted), timing
+    out/checkpoint.msgpack   word2vec and GloVe: where the run stands after its last whole epoch
+                        (`save_checkpoint`, `load_checkpoint`), for the experiments' ``--resume``
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import jax
+import numpy as np
+from flax import serialization
 
-from jaxseq import evaluation, experiment
+from jaxseq import checkpoint, evaluation, experiment
 from jaxseq._files import write_text_atomic
 from jaxseq.word_vectors import WordVectors, save_word2vec
 
@@ -81,3 +86,30 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
     for w, ns in list(neighbours.items())[:5]:
         log(f"  {w}: {', '.join(ns)}")
     return summary
+
+
+def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None:
+    """Write a checkpoint NamedTuple (word2vec.Checkpoint, glove.Checkpoint) to `path` atomically: its
+    fields named in `arrays` (NamedTuples of float32 arrays) as arrays, the rest as JSON."""
+    fields = ckpt._asdict()
+    if "state" in arrays:
+        raise ValueError("`arrays`: 'state' is the name of the JSON part of the file")
+    state = {k: v for k, v in fields.items() if k not in arrays}
+    state["shapes"] = {k: [list(np.shape(a)) for a in fields[k]] for k in arrays}
+    checkpoint.save(path, {**{k: fields[k] for k in arrays}, "state": json.dumps(state)})
+
+
+def load_checkpoint(path: Path, cls: type, arrays: dict) -> Any:
+    """The `cls` checkpoint that `save_checkpoint` wrote at `path`; `arrays` maps each array field to
+    its NamedTuple type (e.g. {"params": word2vec.Params})."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = json.loads(serialization.msgpack_restore(path.read_bytes())["state"])
+    shapes = state.pop("shapes")
+    if isinstance(shapes, list):  # word2vec checkpoints written before 2026-11-26 15:00: params only
+        shapes = {"params": shapes}
+    template = {k: t(*(np.zeros(shape, np.float32) for shape in shapes[k])) for k, t in arrays.items()}
+    restored = checkpoint.restore(path, {**template, "state": ""})
+    fields = {k: v for k, v in state.items() if k not in arrays}
+    return cls(**fields, **{k: t(*restored[k]) for k, t in arrays.items()})

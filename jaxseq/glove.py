@@ -18,6 +18,11 @@ W + W̃ (glove.c's ``-model 2``), most frequent word first.
 
     result = glove.train("corpus.txt", GloVeConfig(dim=50, epochs=25))
     result.vectors  # a jaxseq.word_vectors.WordVectors
+
+``train(..., on_epoch=f)`` hands `f` a `Checkpoint` after every epoch (params, AdaGrad sums, where
+the shuffling stands); ``train(..., resume=checkpoint)`` continues it to the vectors an uninterrupted
+run gives (bit for bit on a CPU), after checking that the corpus (vocabulary, counts, X) and the
+config are the checkpoint's.
 """
 from __future__ import annotations
 
@@ -33,11 +38,11 @@ import numpy as np
 from jaxseq import _checks
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
-from jaxseq.word2vec import Sentences, build_vocab, iter_sentences
+from jaxseq.word2vec import Sentences, build_vocab, corpus_digest, iter_sentences, refuse_other_run
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["GloVeConfig", "Params", "AdaGradState", "Cooccurrence", "Result", "cooccurrence", "weight", "loss",
-           "init", "train"]
+__all__ = ["GloVeConfig", "Params", "AdaGradState", "Cooccurrence", "Result", "Checkpoint", "cooccurrence", "weight",
+           "loss", "init", "train", "run_settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +113,17 @@ class Result(NamedTuple):
     cooccurrence: Cooccurrence
     history: list  # per epoch: epoch, loss (J / number of entries), seconds
     wall_s: float
+
+
+class Checkpoint(NamedTuple):
+    """Where a run stands after an epoch (`train`'s ``on_epoch``), enough to continue it (``resume``)."""
+
+    params: Params  # NumPy arrays
+    adagrad: AdaGradState  # NumPy arrays: the sums G
+    epoch: int  # epochs done
+    rng: dict  # the state of the host generator that shuffles the entries, after them
+    history: list  # the rows of Result.history so far
+    settings: dict  # `run_settings`: what the run's vectors depend on
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,9 +253,21 @@ def check_config(config: GloVeConfig) -> None:
             raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
 
 
+def run_settings(config: GloVeConfig, vocab: Vocab, counts: np.ndarray, X: Cooccurrence) -> dict:
+    """What a run's vectors depend on: the config's fields (less `chunk_words`, which changes only how X
+    is counted) and a SHA-256 of the vocabulary, its counts and X."""
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(GloVeConfig) if f.name != "chunk_words"}
+    return {**settings, "corpus": corpus_digest(vocab, counts, X.rows, X.cols, X.values)}
+
+
 def train(sentences: Sentences, config: GloVeConfig = GloVeConfig(), *, log: Optional[Callable[[str], Any]] = None,
-          vocab: Optional[Vocab] = None, counts: Optional[np.ndarray] = None) -> Result:
-    """Count co-occurrences, then fit GloVe for `config.epochs` passes; same seed → same vectors (CPU)."""
+          vocab: Optional[Vocab] = None, counts: Optional[np.ndarray] = None,
+          on_epoch: Optional[Callable[[Checkpoint], Any]] = None, resume: Optional[Checkpoint] = None) -> Result:
+    """Count co-occurrences, then fit GloVe for `config.epochs` passes; same seed → same vectors (CPU).
+
+    `on_epoch` gets a `Checkpoint` after each epoch; `resume`, a checkpoint of a run of the same corpus
+    and config, continues that run (the co-occurrences are counted again and must be the same).
+    """
     check_config(config)
     t_start = time.perf_counter()
     if vocab is None:
@@ -257,8 +285,22 @@ def train(sentences: Sentences, config: GloVeConfig = GloVeConfig(), *, log: Opt
     params, state = init(jax.random.fold_in(key, 0), v, config.dim)
     rng = np.random.default_rng(config.seed)
     options = StepOptions(config.x_max, config.alpha, config.lr, config.grad_clip)
-    history = []
-    for epoch in range(config.epochs):
+    history: list = []
+    settings = run_settings(config, vocab, counts, X)
+    start = 0
+    if resume is not None:
+        if not isinstance(resume, Checkpoint):
+            raise TypeError(f"`resume` must be a glove.Checkpoint (from `on_epoch`); got {type(resume).__name__}")
+        refuse_other_run(resume.settings, settings)
+        if not 0 <= int(resume.epoch) <= config.epochs:
+            raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
+        _checks.same_tree("resume.params", resume.params, params, "this vocabulary and dim")
+        _checks.same_tree("resume.adagrad", resume.adagrad, state, "this vocabulary and dim")
+        params = Params(*(jnp.asarray(a, jnp.float32) for a in resume.params))
+        state = AdaGradState(*(jnp.asarray(a, jnp.float32) for a in resume.adagrad))
+        rng.bit_generator.state = resume.rng
+        history, start = list(resume.history), int(resume.epoch)
+    for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         order = rng.permutation(n)
         cols = [np.concatenate([a[order], np.zeros(pad, a.dtype)]).reshape(steps, B)
@@ -268,5 +310,8 @@ def train(sentences: Sentences, config: GloVeConfig = GloVeConfig(), *, log: Opt
         history.append(row)
         if log is not None:
             log(f"epoch {epoch + 1}/{config.epochs}: J / entries {row['loss']:.4f}")
+        if on_epoch is not None:
+            on_epoch(Checkpoint(Params(*map(np.asarray, params)), AdaGradState(*map(np.asarray, state)), epoch + 1,
+                                rng.bit_generator.state, list(history), settings))
     vectors = WordVectors(vocab.tokens, np.asarray(params.W + params.W_tilde))
     return Result(vectors, params, vocab, counts, X, history, time.perf_counter() - t_start)

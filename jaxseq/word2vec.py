@@ -773,24 +773,36 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
 def run_settings(config: Word2VecConfig, vocab: Vocab, counts: np.ndarray, total_words: int) -> dict:
     """What a run's vectors depend on: the config's fields (less `cache_words`, which changes nothing),
     the pipeline "auto" resolves to here, and a SHA-256 of the corpus's vocabulary, counts and length."""
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(Word2VecConfig) if f.name != "cache_words"}
+    return {**settings, "pipeline": resolve_pipeline(config.pipeline),
+            "corpus": corpus_digest(vocab, counts, int(total_words))}
+
+
+def corpus_digest(vocab: Vocab, counts: np.ndarray, *extra) -> str:
+    """SHA-256 of a vocabulary, its counts and `extra` (arrays by their bytes, the rest by str)."""
     digest = hashlib.sha256("\n".join(vocab.tokens).encode("utf-8"))
     digest.update(np.asarray(counts, np.int64).tobytes())
-    digest.update(str(int(total_words)).encode())
-    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(Word2VecConfig) if f.name != "cache_words"}
-    return {**settings, "pipeline": resolve_pipeline(config.pipeline), "corpus": digest.hexdigest()}
+    for x in extra:
+        digest.update(np.ascontiguousarray(x).tobytes() if isinstance(x, np.ndarray) else str(x).encode())
+    return digest.hexdigest()
+
+
+def refuse_other_run(saved: dict, now: dict) -> None:
+    """Refuse to resume a run of settings `saved` under settings `now`, naming what differs."""
+    differ = [f"{k}: {saved.get(k)!r} in the checkpoint, {now.get(k)!r} now"
+              for k in sorted(set(now) | set(saved)) if saved.get(k) != now.get(k)]
+    if differ:
+        what = "; ".join(d if not d.startswith("corpus:") else "corpus: another vocabulary, counts or length"
+                         for d in differ)
+        raise ValueError(f"`resume`: the checkpoint is of another run ({what}); it continues only the "
+                         f"same corpus and config")
 
 
 def check_resume(checkpoint: Checkpoint, settings: dict) -> None:
     """Refuse to continue `checkpoint` under other `settings` (`run_settings`), naming what differs."""
     if not isinstance(checkpoint, Checkpoint):
         raise TypeError(f"`resume` must be a word2vec.Checkpoint (from `on_epoch`); got {type(checkpoint).__name__}")
-    differ = [f"{k}: {checkpoint.settings.get(k)!r} in the checkpoint, {settings.get(k)!r} now"
-              for k in sorted(set(settings) | set(checkpoint.settings)) if checkpoint.settings.get(k) != settings.get(k)]
-    if differ:
-        what = "; ".join(d if not d.startswith("corpus:") else "corpus: another vocabulary, counts or length"
-                         for d in differ)
-        raise ValueError(f"`resume`: the checkpoint is of another run ({what}); it continues only the "
-                         f"same corpus and config")
+    refuse_other_run(checkpoint.settings, settings)
 
 
 def _resumed_params(resume: Checkpoint, fresh: Params, config: Word2VecConfig) -> Params:

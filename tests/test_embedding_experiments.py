@@ -89,8 +89,9 @@ def test_simple_tokens_and_polarity_file(tmp_path):
         word_corpora.polarity(path)
 
 
-def test_word2vec_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path):
-    w2v = load_experiment("word2vec")
+@pytest.mark.parametrize("name,lr", [("word2vec", 0.13), ("glove", 0.05)])
+def test_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path, name, lr):
+    w2v = load_experiment(name)
     flags = ["--preset", "tiny", "--epochs", "3"]
     w2v.main(flags + ["--out", str(tmp_path / "whole")])
 
@@ -101,9 +102,9 @@ def test_word2vec_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         w2v.train(config, log=stop_at_epoch_2)
     assert not (tmp_path / "stopped" / "vectors.txt").exists()
-    with pytest.raises(ValueError, match="another run \\(lr: 0.13 in the checkpoint, 0.3 now\\)"):
+    with pytest.raises(ValueError, match=f"another run \\(lr: {lr} in the checkpoint, 0.3 now\\)"):
         w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume", "--lr", "0.3"])
-    assert json.loads((tmp_path / "stopped" / "config.json").read_text())["lr"] == 0.13  # left as it was
+    assert json.loads((tmp_path / "stopped" / "config.json").read_text())["lr"] == lr  # left as it was
     summary = w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
     whole, resumed = (load_word2vec(tmp_path / d / "vectors.txt") for d in ("whole", "stopped"))
     np.testing.assert_array_equal(resumed.matrix, whole.matrix)
@@ -112,3 +113,16 @@ def test_word2vec_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path):
     assert summary["final_loss"] == json.loads((tmp_path / "whole" / "summary.json").read_text())["final_loss"]
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         w2v.main(flags + ["--out", str(tmp_path / "new"), "--resume"])
+
+
+def test_a_word2vec_checkpoint_of_the_earlier_format_still_loads(tmp_path):
+    """Before 2026-11-26 15:00 experiments/word2vec.py wrote the params' shapes as a list."""
+    from jaxseq import checkpoint, word2vec
+
+    params = word2vec.Params(np.arange(6, dtype=np.float32).reshape(3, 2), np.ones((3, 2), np.float32))
+    ckpt = word2vec.Checkpoint(params, 1, 7, 2, {"bit_generator": "PCG64"}, [{"epoch": 1}], {"dim": 2})
+    state = {**ckpt._asdict(), "params": None, "shapes": [list(w.shape) for w in params]}
+    checkpoint.save(tmp_path / "old.msgpack", {"params": params, "state": json.dumps(state)})
+    loaded = load_experiment("word2vec").load_checkpoint(tmp_path / "old.msgpack")
+    assert loaded._replace(params=None) == ckpt._replace(params=None)
+    np.testing.assert_array_equal(loaded.params.W_in, params.W_in)

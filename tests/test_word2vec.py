@@ -424,3 +424,23 @@ def test_a_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_vectors(
     resumed_streaming = word2vec.train(corpus, dataclasses.replace(config, cache_words=0 if cache_words else 10**6),
                                        resume=saved[0])  # caching the corpus or not changes nothing
     np.testing.assert_array_equal(resumed_streaming.vectors.matrix, whole.vectors.matrix)
+
+
+def test_a_glove_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_vectors():
+    corpus = planted_corpus(80)
+    config = glove.GloVeConfig(dim=8, window=3, min_count=1, epochs=3, x_max=10, batch=64)
+    saved: list = []
+    whole = glove.train(corpus, config, on_epoch=saved.append)
+    assert [c.epoch for c in saved] == [1, 2, 3] and [len(c.history) for c in saved] == [1, 2, 3]
+    np.testing.assert_array_equal(saved[-1].params.W + saved[-1].params.W_tilde, whole.vectors.matrix)
+    resumed = glove.train(corpus, config, resume=saved[0])
+    np.testing.assert_array_equal(resumed.vectors.matrix, whole.vectors.matrix)
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
+    chunked = glove.train(corpus, dataclasses.replace(config, chunk_words=50), resume=saved[1])  # counts X alike
+    np.testing.assert_array_equal(chunked.vectors.matrix, whole.vectors.matrix)
+    with pytest.raises(ValueError, match="another run \\(lr: 0.05 in the checkpoint, 0.1 now\\)"):
+        glove.train(corpus, dataclasses.replace(config, lr=0.1), resume=saved[0])
+    with pytest.raises(ValueError, match="corpus: another vocabulary, counts or length"):
+        glove.train(corpus + [corpus[0]], config, resume=saved[0])  # the same vocabulary, other counts and X
+    with pytest.raises(TypeError, match="glove.Checkpoint"):
+        glove.train(corpus, config, resume=saved[0]._asdict())
