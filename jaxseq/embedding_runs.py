@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import jax
-import numpy as np
 from flax import serialization
 
 from jaxseq import checkpoint, evaluation, experiment
@@ -90,26 +89,22 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
 
 def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None:
     """Write a checkpoint NamedTuple (word2vec.Checkpoint, glove.Checkpoint) to `path` atomically: its
-    fields named in `arrays` (NamedTuples of float32 arrays) as arrays, the rest as JSON."""
-    fields = ckpt._asdict()
+    fields named in `arrays` (NamedTuples of arrays) as arrays, the rest as JSON."""
     if "state" in arrays:
         raise ValueError("`arrays`: 'state' is the name of the JSON part of the file")
+    fields = ckpt._asdict()
     state = {k: v for k, v in fields.items() if k not in arrays}
-    state["shapes"] = {k: [list(np.shape(a)) for a in fields[k]] for k in arrays}
     checkpoint.save(path, {**{k: fields[k] for k in arrays}, "state": json.dumps(state)})
 
 
 def load_checkpoint(path: Path, cls: type, arrays: dict) -> Any:
     """The `cls` checkpoint that `save_checkpoint` wrote at `path`; `arrays` maps each array field to
-    its NamedTuple type (e.g. {"params": word2vec.Params})."""
+    its NamedTuple type (e.g. {"params": word2vec.Params}). Shapes are checked by the `train` it resumes."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = json.loads(serialization.msgpack_restore(path.read_bytes())["state"])
-    shapes = state.pop("shapes")
-    if isinstance(shapes, list):  # word2vec checkpoints written before 2026-11-26 15:00: params only
-        shapes = {"params": shapes}
-    template = {k: t(*(np.zeros(shape, np.float32) for shape in shapes[k])) for k, t in arrays.items()}
-    restored = checkpoint.restore(path, {**template, "state": ""})
+    raw = serialization.msgpack_restore(path.read_bytes())
+    state = json.loads(raw["state"])
+    state.pop("shapes", None)  # word2vec checkpoints before 2026-11-26 15:00 also held the shapes
     fields = {k: v for k, v in state.items() if k not in arrays}
-    return cls(**fields, **{k: t(*restored[k]) for k, t in arrays.items()})
+    return cls(**fields, **{k: t(**raw[k]) for k, t in arrays.items()})

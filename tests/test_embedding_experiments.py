@@ -116,7 +116,7 @@ def test_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path, name, lr):
 
 
 def test_a_word2vec_checkpoint_of_the_earlier_format_still_loads(tmp_path):
-    """Before 2026-11-26 15:00 experiments/word2vec.py wrote the params' shapes as a list."""
+    """Before 2026-11-26 15:00 experiments/word2vec.py also wrote the params' shapes."""
     from jaxseq import checkpoint, word2vec
 
     params = word2vec.Params(np.arange(6, dtype=np.float32).reshape(3, 2), np.ones((3, 2), np.float32))
