@@ -5,6 +5,7 @@ course's four kinds of context.
     python experiments/nplm.py --context both --n 4       # 4 words each side → the middle word
     python experiments/nplm.py --context last_word
     python experiments/nplm.py --context nearby --n 5     # one nearby word (the skip-gram idea)
+    python experiments/nplm.py --resume                   # continue runs/nplm from its last whole epoch
 
 Default: gensim's enwiki sample (the embedded corpus without gensim), a 10,000-word vocabulary
 (<unk> for the rest), e = 64, 128 tanh units, full softmax, Adam 1e-3, 3 epochs, the last 5% of
@@ -13,12 +14,16 @@ experiments/word2vec.py's vectors. Measured (2-core CPU, 2026-11-26): validation
 WordSim353 ρ 0.07, SimLex-999 ρ 0.02 after 3 epochs (~50 s each) — far weaker vectors than
 word2vec's ρ 0.50 in 8 s: a full softmax costs v · h per example where negative sampling costs
 6 · e, the reason word2vec simplified this model. Run folder: runs/nplm (see
-`jaxseq.embedding_runs`).
+`jaxseq.embedding_runs`), with checkpoint.msgpack after every epoch: `--resume` continues a stopped
+run to the vectors the whole run would have given (another corpus or config is refused, naming what
+differs; --out and --pictures may change).
 """
 import dataclasses
 import sys
 
 from jaxseq import embedding_runs, experiment, nplm, word_corpora
+
+CKPT = "checkpoint.msgpack"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Config(nplm.NPLMConfig):
     max_words: int = 0
     out: str = "runs/nplm"
     pictures: bool = True
+    resume: bool = False  # continue the run in `out` from its last whole epoch
 
 
 PRESETS = {
@@ -42,17 +48,32 @@ def train(config: Config, *, log=print):
     sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
     fields = {f.name for f in dataclasses.fields(nplm.NPLMConfig)}
     core = nplm.NPLMConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
-    result = nplm.train(sentences, core, log=log)
+    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
+    start = None
+    if config.resume:  # nplm.train checks that the corpus and config are the checkpoint's
+        start = load_checkpoint(out / CKPT)
+        log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
+    else:
+        experiment.write_json(out / "config.json", dataclasses.asdict(config))
+
+    def save(ckpt: nplm.Checkpoint) -> None:
+        embedding_runs.save_checkpoint(out / CKPT, ckpt, ["params", "opt_state"])
+
+    result = nplm.train(sentences, core, log=log, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     last = result.history[-1]
     summary = embedding_runs.finish_run(
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
         title=f"NPLM, context {config.context}",
         extra={"wall_s": result.wall_s, "final_loss": last["loss"], "valid_loss": last.get("valid_loss"),
-               "valid_perplexity": last.get("valid_perplexity"), "corpus": config.corpus})
+               "valid_perplexity": last.get("valid_perplexity"), "corpus": config.corpus,
+               "resumed_after_epoch": start.epoch if start else 0})  # wall_s: this process's
     return result, summary
+
+
+def load_checkpoint(path) -> nplm.Checkpoint:
+    """The nplm.Checkpoint that `train` saved at `path`."""
+    return embedding_runs.load_checkpoint(path, nplm.Checkpoint, {"params": dict, "opt_state": dict})
 
 
 def main(argv=None):

@@ -7,7 +7,7 @@ evaluation figures, neighbours, pictures and summary.
     out/neighbours.txt  the nearest words of a few probe words
     out/pca.png, out/tsne.png   2-D pictures of the probe words (needs scikit-learn)
     out/summary.json    WordSim353 / SimLex-999 Spearman ρ, Google analogy accuracy (OOV counted), timing
-    out/checkpoint.msgpack   word2vec and GloVe: where the run stands after its last whole epoch
+    out/checkpoint.msgpack   where the run stands after its last whole epoch
                         (`save_checkpoint`, `load_checkpoint`), for the experiments' ``--resume``
 """
 from __future__ import annotations
@@ -88,8 +88,8 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
 
 
 def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None:
-    """Write a checkpoint NamedTuple (word2vec.Checkpoint, glove.Checkpoint) to `path` atomically: its
-    fields named in `arrays` (NamedTuples of arrays) as arrays, the rest as JSON."""
+    """Write a checkpoint NamedTuple (word2vec's, GloVe's, the NPLM's) to `path` atomically: its fields
+    named in `arrays` (NamedTuples of arrays, or state dicts) as arrays, the rest as JSON."""
     if "state" in arrays:
         raise ValueError("`arrays`: 'state' is the name of the JSON part of the file")
     fields = ckpt._asdict()
@@ -99,7 +99,8 @@ def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None
 
 def load_checkpoint(path: Path, cls: type, arrays: dict) -> Any:
     """The `cls` checkpoint that `save_checkpoint` wrote at `path`; `arrays` maps each array field to
-    its NamedTuple type (e.g. {"params": word2vec.Params}). Shapes are checked by the `train` it resumes."""
+    its type: a NamedTuple of arrays (e.g. {"params": word2vec.Params}) or dict for a state dict. Shapes
+    are checked by the `train` it resumes."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")

@@ -15,7 +15,9 @@ Context kinds (the course's list; the last three are for learning embeddings, no
 
 Only positions whose whole context lies inside their sentence are used. Words below `min_count`
 (or past `max_vocab`) become ``"<unk>"``. The embedding C is a `jaxseq.embedding.Params` and the
-output layer a `jaxseq.head.Params`; the optimiser is optax's Adam.
+output layer a `jaxseq.head.Params`; the optimiser is optax's Adam. ``train(..., on_epoch=f)`` hands
+`f` a `Checkpoint` after every epoch and ``train(..., resume=checkpoint)`` continues it to the
+vectors an uninterrupted run gives (bit for bit on a CPU with one device).
 """
 from __future__ import annotations
 
@@ -29,16 +31,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax import serialization
 
 from jaxseq import _checks, embedding, head, parallel
 from jaxseq._ops import add_bias
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
-from jaxseq.word2vec import Sentences, _count, iter_sentences
+from jaxseq.word2vec import Sentences, _count, corpus_digest, iter_sentences, refuse_other_run
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["NPLMConfig", "Params", "Result", "CONTEXTS", "context_width", "init", "apply", "loss", "examples",
-           "build_vocab", "train"]
+__all__ = ["NPLMConfig", "Params", "Result", "Checkpoint", "CONTEXTS", "context_width", "init", "apply", "loss",
+           "examples", "build_vocab", "train"]
 
 CONTEXTS = ("last", "both", "last_word", "nearby")
 UNK = "<unk>"
@@ -68,6 +71,17 @@ class Params(NamedTuple):
     d: Array  # (h,)
     head: head.Params  # U = w_ya (h, v), b = b_y (v,)
     W: Optional[Array]  # (context width · e, v) direct connections, or None
+
+
+class Checkpoint(NamedTuple):
+    """Where a run stands after an epoch (`train`'s ``on_epoch``), enough to continue it (``resume``)."""
+
+    params: dict  # flax.serialization.to_state_dict of the Params (NumPy arrays)
+    opt_state: dict  # the same of Adam's state
+    epoch: int  # epochs done
+    rng: dict  # the state of the host generator (examples, shuffling) after them
+    history: list  # the rows of Result.history so far
+    settings: dict  # the config's fields and a SHA-256 of the vocabulary and the training examples
 
 
 class Result(NamedTuple):
@@ -182,9 +196,11 @@ def _padded(a: np.ndarray, size: int, fill=0) -> np.ndarray:
 
 
 def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
-          log: Optional[Callable[[str], Any]] = None) -> Result:
+          log: Optional[Callable[[str], Any]] = None, on_epoch: Optional[Callable[[Checkpoint], Any]] = None,
+          resume: Optional[Checkpoint] = None) -> Result:
     """Fit the model on `sentences` (held in memory as ids), data-parallel over every local device
-    (`jaxseq.parallel`); returns C as word vectors and a history."""
+    (`jaxseq.parallel`); returns C as word vectors and a history. `on_epoch` gets a `Checkpoint` after
+    each epoch; `resume`, a checkpoint of a run of the same corpus and config, continues that run."""
     _checks.one_of("context", config.context, CONTEXTS)
     for name in ("n", "dim", "hidden", "epochs", "batch"):
         _checks.positive_int(name, getattr(config, name))
@@ -220,8 +236,22 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
     n_dev = parallel.device_count(step)
     B = min(config.batch, len(y_tr))
     Bp = -(-B // n_dev) * n_dev
-    history = []
-    for epoch in range(config.epochs):
+    history: list = []
+    settings = {**dataclasses.asdict(config), "corpus": corpus_digest(vocab, np.zeros(0), x_tr, y_tr, x_va, y_va)}
+    start = 0
+    if resume is not None:
+        if not isinstance(resume, Checkpoint):
+            raise TypeError(f"`resume` must be a nplm.Checkpoint (from `on_epoch`); got {type(resume).__name__}")
+        refuse_other_run(resume.settings, settings)
+        if not 0 <= int(resume.epoch) <= config.epochs:
+            raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
+        restored = serialization.from_state_dict(params, resume.params)
+        _checks.same_tree("resume.params", restored, params, "this vocabulary and config")
+        params = jax.tree_util.tree_map(jnp.asarray, restored)
+        opt_state = jax.tree_util.tree_map(jnp.asarray, serialization.from_state_dict(opt_state, resume.opt_state))
+        rng.bit_generator.state = resume.rng
+        history, start = list(resume.history), int(resume.epoch)
+    for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         order = rng.permutation(len(y_tr))
         total, count = 0.0, 0
@@ -244,6 +274,10 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
         if log is not None:
             valid = f", valid perplexity {row['valid_perplexity']:.1f}" if "valid_loss" in row else ""
             log(f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.3f}{valid} ({row['seconds']:.1f} s)")
+        if on_epoch is not None:
+            state_dict = lambda tree: serialization.to_state_dict(jax.tree_util.tree_map(np.asarray, tree))
+            on_epoch(Checkpoint(state_dict(params), state_dict(opt_state), epoch + 1, rng.bit_generator.state,
+                                list(history), settings))
     C = np.asarray(params.embedding.E)
     vectors = WordVectors(vocab.tokens[1:], C[1:])
     return Result(vectors, params, vocab, history, time.perf_counter() - t_start)

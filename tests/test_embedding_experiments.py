@@ -89,7 +89,7 @@ def test_simple_tokens_and_polarity_file(tmp_path):
         word_corpora.polarity(path)
 
 
-@pytest.mark.parametrize("name,lr", [("word2vec", 0.13), ("glove", 0.05)])
+@pytest.mark.parametrize("name,lr", [("word2vec", 0.13), ("glove", 0.05), ("nplm", 0.001)])
 def test_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path, name, lr):
     w2v = load_experiment(name)
     flags = ["--preset", "tiny", "--epochs", "3"]

@@ -1,4 +1,6 @@
 """The neural probabilistic language model: contexts, the forward pass against NumPy, training."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,3 +63,21 @@ def test_vocabulary_caps_and_validation_fractions_are_checked():
             nplm.build_vocab(sentences, min_count=1, max_vocab=bad)
     with pytest.raises(ValueError, match="`max_vocab` must be an integer >= 0"):
         glove.train([["a", "a", "b"]] * 3, glove.GloVeConfig(min_count=1, max_vocab=-1))
+
+
+@pytest.mark.parametrize("direct,context", [(False, "last"), (True, "nearby")])
+def test_a_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_vectors(direct, context):
+    rng = np.random.default_rng(0)
+    sentences = [[f"w{i}" for i in rng.integers(0, 12, 9)] for _ in range(60)]
+    config = nplm.NPLMConfig(context=context, n=2, dim=4, hidden=8, min_count=1, epochs=3, batch=32, lr=1e-2,
+                             direct=direct)
+    saved: list = []
+    whole = nplm.train(sentences, config, on_epoch=saved.append)
+    assert [c.epoch for c in saved] == [1, 2, 3] and [len(c.history) for c in saved] == [1, 2, 3]
+    resumed = nplm.train(sentences, config, resume=saved[0])  # Adam's moments and step count carried over
+    np.testing.assert_array_equal(resumed.vectors.matrix, whole.vectors.matrix)
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
+    with pytest.raises(ValueError, match="another run \\(lr: 0.01 in the checkpoint, 0.02 now\\)"):
+        nplm.train(sentences, dataclasses.replace(config, lr=2e-2), resume=saved[0])
+    with pytest.raises(ValueError, match="corpus: another vocabulary"):
+        nplm.train(sentences[::-1], config, resume=saved[0])
