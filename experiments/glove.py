@@ -20,7 +20,6 @@ import sys
 
 from jaxseq import embedding_runs, experiment, glove, word_corpora
 
-CKPT = "checkpoint.msgpack"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,19 +44,10 @@ def train(config: Config, *, log=print):
     """Count, fit, save and evaluate; returns (glove.Result, summary)."""
     glove.check_config(config)
     sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
-    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
+    out, start, save = embedding_runs.open_run(
+        config, glove.Checkpoint, {"params": glove.Params, "adagrad": glove.AdaGradState}, log)
     fields = {f.name for f in dataclasses.fields(glove.GloVeConfig)}
     core = glove.GloVeConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    start = None
-    if config.resume:  # glove.train checks that the corpus and config are the checkpoint's
-        start = load_checkpoint(out / CKPT)
-        log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
-    else:
-        experiment.write_json(out / "config.json", dataclasses.asdict(config))
-
-    def save(ckpt: glove.Checkpoint) -> None:
-        embedding_runs.save_checkpoint(out / CKPT, ckpt, ["params", "adagrad"])
-
     result = glove.train(sentences, core, log=log, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     summary = embedding_runs.finish_run(
@@ -66,11 +56,6 @@ def train(config: Config, *, log=print):
                               "cooccurrences": int(len(result.cooccurrence.values)), "corpus": config.corpus,
                               "resumed_after_epoch": start.epoch if start else 0})  # wall_s: this process's
     return result, summary
-
-
-def load_checkpoint(path) -> glove.Checkpoint:
-    """The glove.Checkpoint that `train` saved at `path`."""
-    return embedding_runs.load_checkpoint(path, glove.Checkpoint, {"params": glove.Params, "adagrad": glove.AdaGradState})
 
 
 def main(argv=None):

@@ -23,7 +23,6 @@ import sys
 
 from jaxseq import embedding_runs, experiment, nplm, word_corpora
 
-CKPT = "checkpoint.msgpack"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,17 +47,7 @@ def train(config: Config, *, log=print):
     sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
     fields = {f.name for f in dataclasses.fields(nplm.NPLMConfig)}
     core = nplm.NPLMConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
-    start = None
-    if config.resume:  # nplm.train checks that the corpus and config are the checkpoint's
-        start = load_checkpoint(out / CKPT)
-        log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
-    else:
-        experiment.write_json(out / "config.json", dataclasses.asdict(config))
-
-    def save(ckpt: nplm.Checkpoint) -> None:
-        embedding_runs.save_checkpoint(out / CKPT, ckpt, ["params", "opt_state"])
-
+    out, start, save = embedding_runs.open_run(config, nplm.Checkpoint, {"params": dict, "opt_state": dict}, log)
     result = nplm.train(sentences, core, log=log, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     last = result.history[-1]
@@ -69,11 +58,6 @@ def train(config: Config, *, log=print):
                "valid_perplexity": last.get("valid_perplexity"), "corpus": config.corpus,
                "resumed_after_epoch": start.epoch if start else 0})  # wall_s: this process's
     return result, summary
-
-
-def load_checkpoint(path) -> nplm.Checkpoint:
-    """The nplm.Checkpoint that `train` saved at `path`."""
-    return embedding_runs.load_checkpoint(path, nplm.Checkpoint, {"params": dict, "opt_state": dict})
 
 
 def main(argv=None):

@@ -24,7 +24,6 @@ import sys
 
 from jaxseq import embedding_runs, experiment, word2vec, word_corpora
 
-CKPT = "checkpoint.msgpack"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,19 +51,9 @@ def train(config: Config, *, log=print):
     """Train, save and evaluate; returns (word2vec.Result, summary)."""
     word2vec.check_config(config)
     sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
-    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
+    out, start, save = embedding_runs.open_run(config, word2vec.Checkpoint, {"params": word2vec.Params}, log)
     fields = {f.name for f in dataclasses.fields(word2vec.Word2VecConfig)}
     core = word2vec.Word2VecConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    start = None
-    if config.resume:  # word2vec.train checks that the corpus and config are the checkpoint's
-        start = load_checkpoint(out / CKPT)
-        log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
-    else:
-        experiment.write_json(out / "config.json", dataclasses.asdict(config))
-
-    def save(ckpt: word2vec.Checkpoint) -> None:
-        embedding_runs.save_checkpoint(out / CKPT, ckpt, ["params"])
-
     result = word2vec.train(sentences, core, log=log, progress=config.progress, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     log(f"{len(result.vocab):,} words; {result.words_per_s:,.0f} corpus words/s over {result.wall_s:.1f} s")
@@ -75,11 +64,6 @@ def train(config: Config, *, log=print):
                "corpus": config.corpus, "corpus_words": result.history[-1]["words"],
                "resumed_after_epoch": start.epoch if start else 0})  # words/s and wall_s: this process's epochs
     return result, summary
-
-
-def load_checkpoint(path) -> word2vec.Checkpoint:
-    """The word2vec.Checkpoint that `train` saved at `path`."""
-    return embedding_runs.load_checkpoint(path, word2vec.Checkpoint, {"params": word2vec.Params})
 
 
 def main(argv=None):

@@ -87,6 +87,28 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
     return summary
 
 
+CKPT = "checkpoint.msgpack"
+
+
+def open_run(config: Any, kind: type, arrays: dict, log: Callable[[str], Any] = print
+             ) -> tuple[Path, Optional[Any], Callable[[Any], None]]:
+    """(the run folder `config.out`, the `kind` checkpoint in it to resume from with `config.resume`,
+    else None, a function that saves a `kind` checkpoint there). `arrays` maps the checkpoint's array
+    fields to their types (see `load_checkpoint`). A new run's folder is cleared and gets config.json;
+    a resumed run's keeps its original one."""
+    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
+
+    def save(ckpt: Any) -> None:
+        save_checkpoint(out / CKPT, ckpt, list(arrays))
+
+    if not config.resume:
+        experiment.write_json(out / "config.json", dataclasses.asdict(config))
+        return out, None, save
+    start = load_checkpoint(out / CKPT, kind, arrays)  # train checks that the corpus and config are its
+    log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
+    return out, start, save
+
+
 def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None:
     """Write a checkpoint NamedTuple (word2vec's, GloVe's, the NPLM's) to `path` atomically: its fields
     named in `arrays` (NamedTuples of arrays, or state dicts) as arrays, the rest as JSON."""

@@ -38,7 +38,7 @@ import numpy as np
 from jaxseq import _checks
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
-from jaxseq.word2vec import Sentences, build_vocab, corpus_digest, iter_sentences, refuse_other_run
+from jaxseq.word2vec import Sentences, build_vocab, check_checkpoint, corpus_digest, iter_sentences
 from jaxseq.word_vectors import WordVectors
 
 __all__ = ["GloVeConfig", "Params", "AdaGradState", "Cooccurrence", "Result", "Checkpoint", "cooccurrence", "weight",
@@ -289,11 +289,7 @@ def train(sentences: Sentences, config: GloVeConfig = GloVeConfig(), *, log: Opt
     settings = run_settings(config, vocab, counts, X)
     start = 0
     if resume is not None:
-        if not isinstance(resume, Checkpoint):
-            raise TypeError(f"`resume` must be a glove.Checkpoint (from `on_epoch`); got {type(resume).__name__}")
-        refuse_other_run(resume.settings, settings)
-        if not 0 <= int(resume.epoch) <= config.epochs:
-            raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
+        check_checkpoint(resume, Checkpoint, settings, config.epochs)
         _checks.same_tree("resume.params", resume.params, params, "this vocabulary and dim")
         _checks.same_tree("resume.adagrad", resume.adagrad, state, "this vocabulary and dim")
         params = Params(*(jnp.asarray(a, jnp.float32) for a in resume.params))

@@ -37,7 +37,7 @@ from jaxseq import _checks, embedding, head, parallel
 from jaxseq._ops import add_bias
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
-from jaxseq.word2vec import Sentences, _count, corpus_digest, iter_sentences, refuse_other_run
+from jaxseq.word2vec import Sentences, _count, check_checkpoint, corpus_digest, iter_sentences
 from jaxseq.word_vectors import WordVectors
 
 __all__ = ["NPLMConfig", "Params", "Result", "Checkpoint", "CONTEXTS", "context_width", "init", "apply", "loss",
@@ -240,11 +240,7 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
     settings = {**dataclasses.asdict(config), "corpus": corpus_digest(vocab, np.zeros(0), x_tr, y_tr, x_va, y_va)}
     start = 0
     if resume is not None:
-        if not isinstance(resume, Checkpoint):
-            raise TypeError(f"`resume` must be a nplm.Checkpoint (from `on_epoch`); got {type(resume).__name__}")
-        refuse_other_run(resume.settings, settings)
-        if not 0 <= int(resume.epoch) <= config.epochs:
-            raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
+        check_checkpoint(resume, Checkpoint, settings, config.epochs)
         restored = serialization.from_state_dict(params, resume.params)
         _checks.same_tree("resume.params", restored, params, "this vocabulary and config")
         params = jax.tree_util.tree_map(jnp.asarray, restored)

@@ -88,7 +88,7 @@ from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "check_resume", "build_vocab", "iter_sentences",
+__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "check_checkpoint", "build_vocab", "iter_sentences",
            "keep_probabilities", "alias_table", "huffman_tree", "init", "make_tables", "MODELS", "LOSSES"]
 
 MODELS = ("skipgram", "cbow")
@@ -708,8 +708,8 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     history: list = []
     step, start_epoch, start_chunk = 0, 0, 0
     if resume is not None:
-        check_resume(resume, settings)
-        params = _resumed_params(resume, params, config)
+        check_checkpoint(resume, Checkpoint, settings, config.epochs)
+        params = _resumed_params(resume, params)
         history, step = list(resume.history), int(resume.step)
         start_epoch, start_chunk = int(resume.epoch), int(resume.chunk)
         if resume.rng is not None:
@@ -787,28 +787,26 @@ def corpus_digest(vocab: Vocab, counts: np.ndarray, *extra) -> str:
     return digest.hexdigest()
 
 
-def refuse_other_run(saved: dict, now: dict) -> None:
-    """Refuse to resume a run of settings `saved` under settings `now`, naming what differs."""
-    differ = [f"{k}: {saved.get(k)!r} in the checkpoint, {now.get(k)!r} now"
-              for k in sorted(set(now) | set(saved)) if saved.get(k) != now.get(k)]
+def check_checkpoint(checkpoint: Any, kind: type, settings: dict, epochs: int) -> None:
+    """Refuse to continue `checkpoint` unless it is a `kind` (word2vec's, GloVe's or the NPLM's
+    Checkpoint) of a run with these `settings` (naming what differs) after at most `epochs` epochs."""
+    if not isinstance(checkpoint, kind):
+        raise TypeError(f"`resume` must be a {kind.__module__.rsplit('.', 1)[-1]}.Checkpoint (from `on_epoch`); "
+                        f"got {type(checkpoint).__name__}")
+    saved = checkpoint.settings
+    differ = [f"{k}: {saved.get(k)!r} in the checkpoint, {settings.get(k)!r} now"
+              for k in sorted(set(settings) | set(saved)) if saved.get(k) != settings.get(k)]
     if differ:
         what = "; ".join(d if not d.startswith("corpus:") else "corpus: another vocabulary, counts or length"
                          for d in differ)
         raise ValueError(f"`resume`: the checkpoint is of another run ({what}); it continues only the "
                          f"same corpus and config")
+    if not 0 <= int(checkpoint.epoch) <= epochs:
+        raise ValueError(f"`resume` is a checkpoint after epoch {checkpoint.epoch}; this run has {epochs} epochs")
 
 
-def check_resume(checkpoint: Checkpoint, settings: dict) -> None:
-    """Refuse to continue `checkpoint` under other `settings` (`run_settings`), naming what differs."""
-    if not isinstance(checkpoint, Checkpoint):
-        raise TypeError(f"`resume` must be a word2vec.Checkpoint (from `on_epoch`); got {type(checkpoint).__name__}")
-    refuse_other_run(checkpoint.settings, settings)
-
-
-def _resumed_params(resume: Checkpoint, fresh: Params, config: Word2VecConfig) -> Params:
-    """The checkpoint's params, after checking that they and its epoch fit this run."""
-    if not 0 <= int(resume.epoch) <= config.epochs:
-        raise ValueError(f"`resume` is a checkpoint after epoch {resume.epoch}; this run has {config.epochs} epochs")
+def _resumed_params(resume: Checkpoint, fresh: Params) -> Params:
+    """The checkpoint's params, after checking that they fit this run."""
     for name, want, got in zip(Params._fields, fresh, resume.params):
         if np.shape(got) != want.shape:
             raise ValueError(f"`resume`: {name} has shape {np.shape(got)}; this vocabulary and config need "

@@ -117,12 +117,12 @@ def test_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path, name, lr):
 
 def test_a_word2vec_checkpoint_of_the_earlier_format_still_loads(tmp_path):
     """Before 2026-11-26 15:00 experiments/word2vec.py also wrote the params' shapes."""
-    from jaxseq import checkpoint, word2vec
+    from jaxseq import checkpoint, embedding_runs, word2vec
 
     params = word2vec.Params(np.arange(6, dtype=np.float32).reshape(3, 2), np.ones((3, 2), np.float32))
     ckpt = word2vec.Checkpoint(params, 1, 7, 2, {"bit_generator": "PCG64"}, [{"epoch": 1}], {"dim": 2})
     state = {**ckpt._asdict(), "params": None, "shapes": [list(w.shape) for w in params]}
     checkpoint.save(tmp_path / "old.msgpack", {"params": params, "state": json.dumps(state)})
-    loaded = load_experiment("word2vec").load_checkpoint(tmp_path / "old.msgpack")
+    loaded = embedding_runs.load_checkpoint(tmp_path / "old.msgpack", word2vec.Checkpoint, {"params": word2vec.Params})
     assert loaded._replace(params=None) == ckpt._replace(params=None)
     np.testing.assert_array_equal(loaded.params.W_in, params.W_in)
