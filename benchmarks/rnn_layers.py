@@ -151,7 +151,9 @@ def flax_fn(cell, shape, dtype):
     t, b, i, h = shape
     mk = nn.OptimizedLSTMCell if cell == "lstm" else nn.GRUCell
 
-    def orthogonal(key, shape, dtype):  # QR has no bfloat16 (jax 0.11 refuses it even when only traced)
+    # only this initialiser computes in float32 (then casts): QR has no bfloat16, which jax 0.11 refuses
+    # even when flax only traces it; the others draw in the model's dtype
+    def orthogonal(key, shape, dtype):
         return nn.initializers.orthogonal()(key, shape, jnp.float32).astype(dtype)
 
     model = nn.RNN(mk(h, dtype=dtype, param_dtype=dtype, recurrent_kernel_init=orthogonal), time_major=True)
@@ -280,7 +282,10 @@ def memory_table(ts, b=32, i=256, h=256, log=print, rows=None, on_row=None) -> l
 def markdown_table(results, systems) -> str:
     shown = [s for s in systems if any(r["system"] == s and r.get("ms") is not None for r in results)]
     peers = [s for s in shown if not s.startswith("jaxseq")]
-    head = ["cell", "precision", "T × B × I × H", *shown, *(f"{p} / jaxseq" for p in peers)]
+    # jaxseq's figure: the unroll factor tuned for the shape and device where that was run, else the default
+    base_system = next((b for b in ("jaxseq fused auto", "jaxseq fused") if b in shown), None)
+    label = {"jaxseq fused auto": "jaxseq auto", "jaxseq fused": "jaxseq"}.get(base_system, "jaxseq")
+    head = ["cell", "precision", "T × B × I × H", *shown, *(f"{p} / {label}" for p in peers)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = []
     for r in results:
@@ -297,8 +302,7 @@ def markdown_table(results, systems) -> str:
             else:
                 extra = f" (u={r['unroll']})" if "unroll" in r else ""
                 cells.append(f"{r['ms']:.2f}{extra}")
-        # jaxseq's figure: the unroll factor tuned for the shape and device where measured, else the default
-        base = next((by[s]["ms"] for s in ("jaxseq fused auto", "jaxseq fused") if by.get(s, {}).get("ms")), None)
+        base = by.get(base_system, {}).get("ms")
         for p in peers:
             r = by.get(p)
             cells.append("—" if r is None or r.get("ms") is None or not base else f"{r['ms'] / base:.2f}×")

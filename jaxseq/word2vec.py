@@ -41,17 +41,18 @@ enwiki sample, against 0.51-0.52 without sharing.
 
 **Corpora larger than memory.** `sentences` is a path (one sentence a line, words separated by
 whitespace), a list of sentences (token lists or strings), or a function returning a fresh
-iterator of them. The corpus is read once to count the vocabulary, then once per epoch, in chunks
-of about `chunk_words` words. Each chunk's examples (subsampling, windows, shuffling) are built by
+iterator of them. A corpus of at most `cache_words` words is read once, counted and encoded in the
+same pass, and kept in memory; a larger one is read once to count the vocabulary, then once per
+epoch, in chunks of about `chunk_words` words. Each chunk's examples (subsampling, windows, shuffling) are built by
 one of two pipelines (`pipeline`): "host", NumPy in a background thread a few calls ahead of the
 device (`jaxseq._prefetch`), so that it overlaps training — the choice on a CPU, where the device
 step is the slower part; or "device", jitted code (`jaxseq.word2vec_pipeline`) that sends only the
 chunk's word ids to the device (once, for a corpus kept in memory) — the choice on an accelerator,
 whose steps would otherwise wait for a host that builds examples at ≈ 10-20 M/s on one core.
 "auto" (the default) takes host on the CPU backend and device elsewhere. Both build the same
-examples; only the random draws differ. A corpus of at most `cache_words` words is read and
-encoded once and kept in memory as int32 ids (8 bytes a word; with the device pipeline on the
-device, padded to a power of two: at most 16 bytes a word) for the later epochs.
+examples; only the random draws differ. A kept corpus is held as int32 ids and sentence numbers (8
+bytes a word; with the device pipeline on the device, padded to a power of two: at most 16 bytes a
+word) for the later epochs.
 
 **Checkpoints.** ``train(..., on_epoch=f)`` hands `f` a `Checkpoint` after every epoch (the
 params and where every random stream stands); ``train(..., resume=checkpoint)`` continues from it
@@ -226,9 +227,16 @@ def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 0)
     Words seen at least `min_count` times, most frequent first, ties by first appearance; at most
     `max_vocab` of them if positive. No special tokens.
     """
-    scan = _scan(sentences, keep_words=0)
-    vocab, counts, _ = _vocab_from_counts(scan.words, scan.counts, min_count, max_vocab)
-    return vocab, counts
+    counts = _count(sentences)
+    return _vocab_from_counts(list(counts), np.fromiter(counts.values(), np.int64, len(counts)), min_count, max_vocab)
+
+
+def _count(sentences: Sentences) -> collections.Counter:
+    """{word: count} in order of first appearance."""
+    counts: collections.Counter = collections.Counter()
+    for s in iter_sentences(sentences):
+        counts.update(s)
+    return counts
 
 
 _SCAN_BLOCK = 1 << 20  # words counted (and kept or dropped) at a time by `_scan`
@@ -255,9 +263,9 @@ def _scan(sentences: Sentences, keep_words: int) -> _Scan:
     total = 0
     block = array.array("i")
 
-    def flush(block) -> None:
+    def flush(full: array.array) -> None:
         nonlocal counts, kept, lengths, total
-        ids = np.frombuffer(block, np.int32)
+        ids = np.frombuffer(full, np.int32)
         c = np.bincount(ids, minlength=len(numbers))
         counts = np.concatenate([counts, np.zeros(len(c) - len(counts), np.int64)]) + c
         total += len(ids)
@@ -279,16 +287,9 @@ def _scan(sentences: Sentences, keep_words: int) -> _Scan:
     return _Scan(list(numbers), counts, total, np.concatenate(kept), np.frombuffer(lengths, np.int64))
 
 
-def _count(sentences: Sentences) -> dict:
-    """{word: count} in order of first appearance."""
-    scan = _scan(sentences, keep_words=0)
-    return dict(zip(scan.words, scan.counts.tolist()))
-
-
 def _vocab_from_counts(words: Sequence[str], counts: np.ndarray, min_count: int, max_vocab: int
-                       ) -> tuple[Vocab, np.ndarray, np.ndarray]:
-    """(vocabulary, its counts, the positions in `words` of its words) from `words` in order of first
-    appearance and their `counts`."""
+                       ) -> tuple[Vocab, np.ndarray]:
+    """(vocabulary, its counts) from `words` in order of first appearance and their `counts`."""
     _checks.positive_int("min_count", min_count)
     _checks.nonnegative_int("max_vocab", max_vocab)
     if not len(words):
@@ -300,35 +301,39 @@ def _vocab_from_counts(words: Sequence[str], counts: np.ndarray, min_count: int,
                          f"{words[ranked[0]]!r} appears {counts[ranked[0]]} times")
     if max_vocab:
         kept = kept[:max_vocab]
-    return Vocab(tokens=tuple(words[i] for i in kept)), counts[kept].astype(np.int64), kept
+    return Vocab(tokens=tuple(words[i] for i in kept)), counts[kept]
 
 
-def _encode(scan: _Scan, index: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A kept corpus (`_scan`) in `index`'s ids: (ids of the known words, the sentence of each, the
-    known words per sentence); unknown words are dropped, as `_chunks` does."""
+class _Encoded(NamedTuple):
+    """A kept corpus in vocabulary ids (`_encode`), cut into chunks by `_split`."""
+    ids: np.ndarray  # (known words,) int32: the ids of the words in the vocabulary, in corpus order
+    known: np.ndarray  # (sentences,) int64: how many of each sentence's words those are
+    lengths: np.ndarray  # (sentences,) int64: the words of each sentence
+
+
+def _encode(scan: _Scan, index: dict) -> _Encoded:
+    """A kept corpus (`_scan`) in `index`'s ids; unknown words are dropped, as `_chunks` does."""
     to_id = np.asarray([index.get(w, -1) for w in scan.words], np.int32)
     ids = to_id[scan.ids]
-    known = ids >= 0
-    sentence = np.repeat(np.arange(len(scan.lengths)), scan.lengths)
-    per_sentence = np.bincount(sentence[known], minlength=len(scan.lengths))
-    return ids[known], sentence[known], per_sentence
+    is_known = ids >= 0
+    sentence = np.repeat(np.arange(len(scan.lengths), dtype=np.int32), scan.lengths)
+    return _Encoded(ids[is_known], np.bincount(sentence[is_known], minlength=len(scan.lengths)), scan.lengths)
 
 
-def _split(encoded: tuple, lengths: np.ndarray, chunk_words: int, first: int = 0) -> list:
-    """The chunks `_chunks` reads from the same corpus, from its encoding (`_encode`): (ids, sentence
-    numbers within the chunk, corpus words read) for runs of whole sentences of at least `chunk_words`
-    known words (the first `first`, if positive), the last run whatever is left."""
-    ids, sentence, per_sentence = encoded
-    known_before = np.concatenate([[0], np.cumsum(per_sentence)])  # known words before each sentence
-    words_before = np.concatenate([[0], np.cumsum(lengths)])
-    n, out, a = len(per_sentence), [], 0
+def _split(corpus: _Encoded, chunk_words: int, first: int = 0) -> list:
+    """The chunks `_chunks` reads from the same corpus: (ids, sentence numbers within the chunk, corpus
+    words read) for runs of whole sentences of at least `chunk_words` known words (the first `first`,
+    if positive), the last run whatever is left."""
+    known_before = np.concatenate([[0], np.cumsum(corpus.known)])  # known words before each sentence
+    words_before = np.concatenate([[0], np.cumsum(corpus.lengths)])
+    n, out, a = len(corpus.known), [], 0
     size = first if first > 0 else chunk_words
     while a < n:
-        # the chunk ends after the first sentence b at which it holds `size` known words
+        # the chunk ends after the first sentence b at which it holds `size` known words (size ≥ 1)
         b = min(int(np.searchsorted(known_before, known_before[a] + size, side="left")), n)
-        b = max(b, a + 1)
         lo, hi = known_before[a], known_before[b]
-        out.append((ids[lo:hi], (sentence[lo:hi] - a).astype(np.int32), int(words_before[b] - words_before[a])))
+        sid = np.repeat(np.arange(b - a, dtype=np.int32), corpus.known[a:b])
+        out.append((corpus.ids[lo:hi], sid, int(words_before[b] - words_before[a])))
         a, size = b, chunk_words
     return out
 
@@ -675,7 +680,7 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
           resume: Optional[Checkpoint] = None) -> Result:
     """Train word2vec on `sentences` (see the module docstring); returns the vectors and a history.
 
-    `vocab` and `counts` (from `build_vocab`) skip the counting pass. `log` gets one line per epoch.
+    `vocab` and `counts` (from `build_vocab`) replace the vocabulary and counts of `sentences`. `log` gets one line per epoch.
     `on_epoch` gets a `Checkpoint` after each epoch (the host then waits for the device once an
     epoch); `resume`, a checkpoint of a run of the same corpus and config, continues that run.
     Result.words_per_s and wall_s count this call's epochs.
@@ -686,7 +691,9 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
                          f"got {None if counts is None else len(counts)}")
     scan = _scan(sentences, config.cache_words)  # the one pass before training
     if vocab is None:
-        vocab, counts, _ = _vocab_from_counts(scan.words, scan.counts, config.min_count, config.max_vocab)
+        vocab, counts = _vocab_from_counts(scan.words, scan.counts, config.min_count, config.max_vocab)
+    elif scan.total == 0:
+        raise ValueError("`sentences` is empty: no words to train on")
     total_words = scan.total
     v = len(vocab)
     if v < 2:
@@ -694,7 +701,7 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
                          f"(lower `min_count`?)")
     index = {w: i for i, w in enumerate(vocab.tokens)}
     # a corpus of at most cache_words words is kept, encoded, for every epoch; a larger one is read again
-    corpus = None if scan.ids is None else (_encode(scan, index), scan.lengths)
+    corpus = None if scan.ids is None else _encode(scan, index)
     del scan
     keep_p = keep_probabilities(counts, config.sample)
     tables = make_tables(counts, hierarchical=config.loss == "hierarchical")
@@ -755,6 +762,7 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     else:
         items = _device_calls(sentences, corpus, index, keep_p, config, total_words, jax.random.fold_in(key, 2),
                               start_epoch, start_chunk)
+    del corpus  # the pipeline holds it while it needs it
     with contextlib.closing(items):  # stops the background producer if training fails
         params, step = _consume(items, params, tables, step_key, step, finish, pending, bar,
                                 None if on_epoch is None else epoch_done)
@@ -844,21 +852,22 @@ def _consume(items: Iterable[tuple], params, tables, key, step: int, finish, pen
     return params, step
 
 
-def _host_calls(sentences: Sentences, corpus: Optional[tuple], index: dict, keep_p: np.ndarray,
+def _host_calls(sentences: Sentences, corpus: Optional[_Encoded], index: dict, keep_p: np.ndarray,
                 config: Word2VecConfig, total_words: int, rng: np.random.Generator, start_epoch: int = 0
                 ) -> Iterator[tuple]:
     """The host side of `train`, run ahead of the device by `prefetch`. Yields, in order,
     ("call", xs (S, B, m), ys (S, B), lrs (S,)) for each jitted call of S steps, ("read", corpus
     words) after each chunk, and ("epoch", epoch, lr at its end, {"rng": rng's state}) after each
     epoch's last call, from epoch `start_epoch` on. Each chunk's examples are shuffled; an epoch's
-    last call is padded with no-op examples (−1). `corpus`: the kept corpus's encoding and sentence
-    lengths (see `train`), or None to read `sentences` in every epoch."""
+    last call is padded with no-op examples (−1). `corpus`: the kept corpus's encoding (see `train`),
+    or None to read `sentences` in every epoch."""
     B, S, m = config.batch, config.steps_per_call, 1 if config.model == "skipgram" else 2 * config.window
     total = total_words * config.epochs
     # a first chunk of an eighth: the device starts ≈ 0.2 s sooner on the CPU (the device pipeline
     # keeps whole chunks: a chunk of another size is another compilation there)
     first = config.chunk_words // 8
-    cached = None if corpus is None else _split(*corpus, config.chunk_words, first=first)
+    cached = None if corpus is None else _split(corpus, config.chunk_words, first=first)
+    del corpus  # the chunks hold what they need of it
     words_done = total_words * start_epoch
     for epoch in range(start_epoch, config.epochs):
         source: Iterable = cached if cached is not None else _chunks(sentences, index, config.chunk_words, first=first)
@@ -906,7 +915,7 @@ def resolve_pipeline(pipeline: str) -> str:
     return pipeline
 
 
-def _device_calls(sentences: Sentences, corpus: Optional[tuple], index: dict, keep_p: np.ndarray,
+def _device_calls(sentences: Sentences, corpus: Optional[_Encoded], index: dict, keep_p: np.ndarray,
                   config: Word2VecConfig, total_words: int, key, start_epoch: int = 0, start_chunk: int = 0
                   ) -> Iterator[tuple]:
     """The `device` pipeline of `train`: the same items as `_host_calls` (after `_bind_host_calls`), with
@@ -926,7 +935,7 @@ def _device_calls(sentences: Sentences, corpus: Optional[tuple], index: dict, ke
         if cached is not None and epoch > start_epoch:
             source: Iterable = cached
         elif corpus is not None:
-            source = _split(*corpus, config.chunk_words)
+            source, corpus = _split(corpus, config.chunk_words), None  # on the device after this epoch
         else:  # reading and encoding the text in a background thread
             source = prefetch(_chunks(sentences, index, config.chunk_words), depth=2)
         for chunk in source:

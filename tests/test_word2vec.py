@@ -125,7 +125,7 @@ def test_one_pass_scan_counts_and_encodes_the_corpus_as_the_chunked_reading_does
         known = [w for w in scan.words if rng.random() < 0.6]
         index = {w: i for i, w in enumerate(known)}
         chunk_words, first = int(rng.integers(1, 40)), int(rng.integers(0, 10))
-        split = word2vec._split(word2vec._encode(scan, index), scan.lengths, chunk_words, first=first)
+        split = word2vec._split(word2vec._encode(scan, index), chunk_words, first=first)
         chunks = list(word2vec._chunks(corpus, index, chunk_words, first=first))
         assert len(split) == len(chunks)
         for (ids, sid, read), (ids2, sid2, read2) in zip(split, chunks):
@@ -134,14 +134,20 @@ def test_one_pass_scan_counts_and_encodes_the_corpus_as_the_chunked_reading_does
             np.testing.assert_array_equal(sid, sid2)
         over = word2vec._scan(corpus, keep_words=scan.total - 1)  # too long to keep: counted only
         assert over.ids is None and over.lengths is None and over.total == scan.total
+        assert word2vec._scan(corpus, keep_words=scan.total).ids is not None  # just long enough
         np.testing.assert_array_equal(over.counts, scan.counts)
 
 
 def test_vocabulary_subsampling_and_tables():
     vocab, counts = word2vec.build_vocab([["b", "a", "a", "c"], "a b d"], min_count=2)
     assert vocab.tokens == ("a", "b") and counts.tolist() == [3, 2]
-    vocab, counts = word2vec.build_vocab([["c", "b", "a", "b", "c", "d"]], min_count=1, max_vocab=3)
-    assert vocab.tokens == ("c", "b", "a") and counts.tolist() == [2, 2, 1]  # ties: first appearance first
+    # ties: first appearance first (60 tied words in shuffled order: NumPy sorts fewer than 16 stably anyway)
+    tied = [f"t{i}" for i in np.random.default_rng(3).permutation(60)]
+    corpus = [tied + ["z"] + tied[::-1], ["y"] * 3]
+    vocab, counts = word2vec.build_vocab(corpus, min_count=1, max_vocab=62)
+    assert vocab.tokens == ("y", *tied, "z") and counts.tolist() == [3] + [2] * 60 + [1]
+    scan = word2vec._scan(corpus, keep_words=1000)  # train's pass ranks the same way
+    assert word2vec._vocab_from_counts(scan.words, scan.counts, 1, 62)[0] == vocab
     keep = word2vec.keep_probabilities(np.array([1000, 10, 1]), 1e-3)
     t = 1e-3 * 1011
     np.testing.assert_allclose(keep, np.minimum(1, (np.sqrt(np.array([1000, 10, 1]) / t) + 1) * t / np.array([1000, 10, 1])))
