@@ -115,7 +115,7 @@ def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None
     if "state" in arrays:
         raise ValueError("`arrays`: 'state' is the name of the JSON part of the file")
     fields = ckpt._asdict()
-    state = {k: v for k, v in fields.items() if k not in arrays}
+    state = {**{k: v for k, v in fields.items() if k not in arrays}, "kind": type(ckpt).__module__}
     checkpoint.save(path, {**{k: fields[k] for k in arrays}, "state": json.dumps(state)})
 
 
@@ -126,8 +126,15 @@ def load_checkpoint(path: Path, cls: type, arrays: dict) -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    raw = serialization.msgpack_restore(path.read_bytes())
-    state = json.loads(raw["state"])
+    try:
+        raw = serialization.msgpack_restore(path.read_bytes())
+        state = json.loads(raw["state"])
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}); run without --resume "
+                         f"to start over") from e
+    kind = state.pop("kind", "jaxseq.word2vec")  # word2vec's, before 2026-11-26 15:00, had no kind
+    if kind != cls.__module__:
+        raise ValueError(f"{path} is a {kind} checkpoint, not a {cls.__module__} one")
     state.pop("shapes", None)  # word2vec checkpoints before 2026-11-26 15:00 also held the shapes
     fields = {k: v for k, v in state.items() if k not in arrays}
     return cls(**fields, **{k: t(**raw[k]) for k, t in arrays.items()})

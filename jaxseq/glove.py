@@ -255,7 +255,7 @@ def check_config(config: GloVeConfig) -> None:
 
 def run_settings(config: GloVeConfig, vocab: Vocab, counts: np.ndarray, X: Cooccurrence) -> dict:
     """What a run's vectors depend on: the config's fields (less `chunk_words`, which changes only how X
-    is counted) and a SHA-256 of the vocabulary, its counts and X."""
+    is counted) and a SHA-256 of the vocabulary, its counts (None: not given) and X."""
     settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(GloVeConfig) if f.name != "chunk_words"}
     return {**settings, "corpus": corpus_digest(vocab, counts, X.rows, X.cols, X.values)}
 

@@ -81,7 +81,7 @@ class Checkpoint(NamedTuple):
     epoch: int  # epochs done
     rng: dict  # the state of the host generator (examples, shuffling) after them
     history: list  # the rows of Result.history so far
-    settings: dict  # the config's fields and a SHA-256 of the vocabulary and the training examples
+    settings: dict  # the NPLMConfig's fields and a SHA-256 of the vocabulary and the examples
 
 
 class Result(NamedTuple):
@@ -237,8 +237,9 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
     B = min(config.batch, len(y_tr))
     Bp = -(-B // n_dev) * n_dev
     history: list = []
-    settings = {**dataclasses.asdict(config), "corpus": corpus_digest(vocab, np.zeros(0), x_tr, y_tr, x_va, y_va)}
-    start = 0
+    settings = {**{f.name: getattr(config, f.name) for f in dataclasses.fields(NPLMConfig)},
+                "corpus": corpus_digest(vocab, None, x_tr, y_tr, x_va, y_va)}
+    first_epoch = 0
     if resume is not None:
         check_checkpoint(resume, Checkpoint, settings, config.epochs)
         restored = serialization.from_state_dict(params, resume.params)
@@ -246,8 +247,8 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
         params = jax.tree_util.tree_map(jnp.asarray, restored)
         opt_state = jax.tree_util.tree_map(jnp.asarray, serialization.from_state_dict(opt_state, resume.opt_state))
         rng.bit_generator.state = resume.rng
-        history, start = list(resume.history), int(resume.epoch)
-    for epoch in range(start, config.epochs):
+        history, first_epoch = list(resume.history), int(resume.epoch)
+    for epoch in range(first_epoch, config.epochs):
         t0 = time.perf_counter()
         order = rng.permutation(len(y_tr))
         total, count = 0.0, 0

@@ -786,10 +786,11 @@ def run_settings(config: Word2VecConfig, vocab: Vocab, counts: np.ndarray, total
             "corpus": corpus_digest(vocab, counts, int(total_words))}
 
 
-def corpus_digest(vocab: Vocab, counts: np.ndarray, *extra) -> str:
-    """SHA-256 of a vocabulary, its counts and `extra` (arrays by their bytes, the rest by str)."""
+def corpus_digest(vocab: Vocab, counts: Optional[np.ndarray], *extra) -> str:
+    """SHA-256 of a vocabulary, its counts (if known) and `extra` (arrays by their bytes, the rest by str)."""
     digest = hashlib.sha256("\n".join(vocab.tokens).encode("utf-8"))
-    digest.update(np.asarray(counts, np.int64).tobytes())
+    if counts is not None:
+        digest.update(np.asarray(counts, np.int64).tobytes())
     for x in extra:
         digest.update(np.ascontiguousarray(x).tobytes() if isinstance(x, np.ndarray) else str(x).encode())
     return digest.hexdigest()
@@ -805,8 +806,8 @@ def check_checkpoint(checkpoint: Any, kind: type, settings: dict, epochs: int) -
     differ = [f"{k}: {saved.get(k)!r} in the checkpoint, {settings.get(k)!r} now"
               for k in sorted(set(settings) | set(saved)) if saved.get(k) != settings.get(k)]
     if differ:
-        what = "; ".join(d if not d.startswith("corpus:") else "corpus: another vocabulary, counts or length"
-                         for d in differ)
+        what = "; ".join(d if not d.startswith("corpus:") else "corpus: other text (its vocabulary, counts or "
+                         "contents differ)" for d in differ)
         raise ValueError(f"`resume`: the checkpoint is of another run ({what}); it continues only the "
                          f"same corpus and config")
     if not 0 <= int(checkpoint.epoch) <= epochs:

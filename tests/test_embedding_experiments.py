@@ -91,28 +91,38 @@ def test_simple_tokens_and_polarity_file(tmp_path):
 
 @pytest.mark.parametrize("name,lr", [("word2vec", 0.13), ("glove", 0.05), ("nplm", 0.001)])
 def test_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path, name, lr):
-    w2v = load_experiment(name)
+    module = load_experiment(name)
     flags = ["--preset", "tiny", "--epochs", "3"]
-    w2v.main(flags + ["--out", str(tmp_path / "whole")])
+    module.main(flags + ["--out", str(tmp_path / "whole")])
 
     def stop_at_epoch_2(line):
         if line.startswith("epoch 2/3"):
             raise KeyboardInterrupt  # as a user's Ctrl-C; the checkpoint after epoch 1 is on disk
-    config = w2v.experiment.parse_config(w2v.Config, flags + ["--out", str(tmp_path / "stopped")], presets=w2v.PRESETS)
+    config = module.experiment.parse_config(module.Config, flags + ["--out", str(tmp_path / "stopped")],
+                                            presets=module.PRESETS)
     with pytest.raises(KeyboardInterrupt):
-        w2v.train(config, log=stop_at_epoch_2)
+        module.train(config, log=stop_at_epoch_2)
     assert not (tmp_path / "stopped" / "vectors.txt").exists()
     with pytest.raises(ValueError, match=f"another run \\(lr: {lr} in the checkpoint, 0.3 now\\)"):
-        w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume", "--lr", "0.3"])
+        module.main(flags + ["--out", str(tmp_path / "stopped"), "--resume", "--lr", "0.3"])
     assert json.loads((tmp_path / "stopped" / "config.json").read_text())["lr"] == lr  # left as it was
-    summary = w2v.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
+    summary = module.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
     whole, resumed = (load_word2vec(tmp_path / d / "vectors.txt") for d in ("whole", "stopped"))
     np.testing.assert_array_equal(resumed.matrix, whole.matrix)
-    metrics = (tmp_path / "stopped" / "metrics.csv").read_text().splitlines()
-    assert [line.split(",")[0] for line in metrics[1:]] == ["1", "2", "3"]
+    rows = [[line.split(",")[:2] for line in (tmp_path / d / "metrics.csv").read_text().splitlines()]
+            for d in ("whole", "stopped")]  # epoch, loss
+    assert rows[1] == rows[0] and [r[0] for r in rows[0][1:]] == ["1", "2", "3"]
     assert summary["final_loss"] == json.loads((tmp_path / "whole" / "summary.json").read_text())["final_loss"]
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        w2v.main(flags + ["--out", str(tmp_path / "new"), "--resume"])
+        module.main(flags + ["--out", str(tmp_path / "new"), "--resume"])
+    # another experiment's run folder, or a damaged checkpoint: refused, saying so
+    other = "glove" if name != "glove" else "nplm"
+    with pytest.raises(ValueError, match=f"is a jaxseq.{name} checkpoint, not a jaxseq.{other} one"):
+        load_experiment(other).main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
+    ckpt = tmp_path / "stopped" / "checkpoint.msgpack"
+    ckpt.write_bytes(ckpt.read_bytes()[:-100])
+    with pytest.raises(ValueError, match="is not a readable checkpoint"):
+        module.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
 
 
 def test_a_word2vec_checkpoint_of_the_earlier_format_still_loads(tmp_path):

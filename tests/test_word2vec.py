@@ -425,7 +425,7 @@ def test_a_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_vectors(
     other = "device" if pipeline == "host" else "host"
     with pytest.raises(ValueError, match=f"pipeline: '{pipeline}' in the checkpoint, '{other}' now"):
         word2vec.train(corpus, dataclasses.replace(config, pipeline=other), resume=saved[0])
-    with pytest.raises(ValueError, match="corpus: another vocabulary, counts or length"):
+    with pytest.raises(ValueError, match="corpus: other text"):
         word2vec.train(corpus + [corpus[0]], config, resume=saved[0])
     resumed_streaming = word2vec.train(corpus, dataclasses.replace(config, cache_words=0 if cache_words else 10**6),
                                        resume=saved[0])  # caching the corpus or not changes nothing
@@ -446,7 +446,24 @@ def test_a_glove_run_resumed_from_an_epoch_checkpoint_gives_the_uninterrupted_ve
     np.testing.assert_array_equal(chunked.vectors.matrix, whole.vectors.matrix)
     with pytest.raises(ValueError, match="another run \\(lr: 0.05 in the checkpoint, 0.1 now\\)"):
         glove.train(corpus, dataclasses.replace(config, lr=0.1), resume=saved[0])
-    with pytest.raises(ValueError, match="corpus: another vocabulary, counts or length"):
+    with pytest.raises(ValueError, match="corpus: other text"):
         glove.train(corpus + [corpus[0]], config, resume=saved[0])  # the same vocabulary, other counts and X
     with pytest.raises(TypeError, match="glove.Checkpoint"):
         glove.train(corpus, config, resume=saved[0]._asdict())
+    vocab, _ = word2vec.build_vocab(corpus, min_count=1)  # a vocabulary without counts, as before checkpoints
+    given = glove.train(corpus, config, vocab=vocab, on_epoch=lambda c: None)
+    np.testing.assert_array_equal(given.vectors.matrix, whole.vectors.matrix)
+
+
+def test_word2vec_checkpoints_keep_their_corpus_digest():
+    """The digest in a checkpoint's settings is SHA-256 of the words, the counts (int64) and the length:
+    a change of that formula would refuse every checkpoint written before it."""
+    import hashlib
+
+    corpus = planted_corpus(20)
+    saved: list = []
+    result = word2vec.train(corpus, dataclasses.replace(TINY, epochs=1), on_epoch=saved.append)
+    digest = hashlib.sha256("\n".join(result.vocab.tokens).encode("utf-8"))
+    digest.update(np.asarray(result.counts, np.int64).tobytes())
+    digest.update(str(sum(map(len, corpus))).encode())
+    assert saved[0].settings["corpus"] == digest.hexdigest()
