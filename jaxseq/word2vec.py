@@ -43,8 +43,8 @@ enwiki sample, against 0.51-0.52 without sharing.
 whitespace), a list of sentences (token lists or strings), or a function returning a fresh
 iterator of them. A corpus of at most `cache_words` words is read once, counted and encoded in the
 same pass, and kept in memory; a larger one is read once to count the vocabulary, then once per
-epoch, in chunks of about `chunk_words` words. Each chunk's examples (subsampling, windows, shuffling) are built by
-one of two pipelines (`pipeline`): "host", NumPy in a background thread a few calls ahead of the
+epoch, in chunks of about `chunk_words` words. Each chunk's examples (subsampling, windows,
+shuffling) are built by one of two pipelines (`pipeline`): "host", NumPy in a background thread a few calls ahead of the
 device (`jaxseq._prefetch`), so that it overlaps training — the choice on a CPU, where the device
 step is the slower part; or "device", jitted code (`jaxseq.word2vec_pipeline`) that sends only the
 chunk's word ids to the device (once, for a corpus kept in memory) — the choice on an accelerator,
