@@ -33,8 +33,8 @@ How it runs (``impl``), all giving the same numbers:
 ``unroll="auto"`` times a few unroll factors once per (device kind, cell, shapes, dtypes) and keeps
 the fastest (`jaxseq.tune.best_unroll`); the default stays 1, which costs no tuning but is slow on a
 GPU: on an H200 the tuned factor (4-32) made an LSTM or GRU layer's forward + backward 1.2-2.1×
-faster than ``unroll=1`` at every shape measured (benchmarks/README.md, GPU), and 4 alone beat 1 at
-each of them.
+faster than ``unroll=1`` at small batches and 1.04-1.2× at batch 256 (benchmarks/README.md, GPU),
+and 4 alone beat 1 at every shape measured.
 """
 from __future__ import annotations
 
