@@ -21,7 +21,6 @@ import sys
 from jaxseq import embedding_runs, experiment, glove, word_corpora
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Config(glove.GloVeConfig):
     """GloVe word vectors (see the module docstring)."""

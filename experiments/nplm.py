@@ -24,7 +24,6 @@ import sys
 from jaxseq import embedding_runs, experiment, nplm, word_corpora
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Config(nplm.NPLMConfig):
     """NPLM word embeddings (see the module docstring)."""
@@ -44,6 +43,7 @@ PRESETS = {
 
 def train(config: Config, *, log=print):
     """Train, save and evaluate; returns (nplm.Result, summary)."""
+    nplm.check_config(config)  # before the run folder is cleared
     sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
     fields = {f.name for f in dataclasses.fields(nplm.NPLMConfig)}
     core = nplm.NPLMConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})

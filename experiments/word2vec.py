@@ -25,7 +25,6 @@ import sys
 from jaxseq import embedding_runs, experiment, word2vec, word_corpora
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Config(word2vec.Word2VecConfig):
     """word2vec word vectors (see the module docstring)."""

@@ -22,6 +22,7 @@ import jax
 from flax import serialization
 
 from jaxseq import checkpoint, evaluation, experiment
+from jaxseq._resume import kind_name
 from jaxseq._files import write_text_atomic
 from jaxseq.word_vectors import WordVectors, save_word2vec
 
@@ -115,7 +116,7 @@ def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None
     if "state" in arrays:
         raise ValueError("`arrays`: 'state' is the name of the JSON part of the file")
     fields = ckpt._asdict()
-    state = {**{k: v for k, v in fields.items() if k not in arrays}, "kind": type(ckpt).__module__}
+    state = {**{k: v for k, v in fields.items() if k not in arrays}, "kind": kind_name(type(ckpt))}
     checkpoint.save(path, {**{k: fields[k] for k in arrays}, "state": json.dumps(state)})
 
 
@@ -129,12 +130,16 @@ def load_checkpoint(path: Path, cls: type, arrays: dict) -> Any:
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
         state = json.loads(raw["state"])
+        # files written before kinds were recorded (2026-11-26 15:20): told apart by their arrays
+        kind = state.pop("kind", "glove" if "adagrad" in raw else "nplm" if "opt_state" in raw else "word2vec")
+        kind = kind.rsplit(".", 1)[-1]  # "jaxseq.glove" in files of 15:00-15:20
+        if kind != kind_name(cls):
+            raise ValueError(f"{path} is a {kind} checkpoint, not a {kind_name(cls)} one")
+        state.pop("shapes", None)  # word2vec checkpoints before 2026-11-26 15:00 also held the shapes
+        fields = {k: v for k, v in state.items() if k not in arrays}
+        return cls(**fields, **{k: t(**raw[k]) for k, t in arrays.items()})
     except Exception as e:
-        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e}); run without --resume "
-                         f"to start over") from e
-    kind = state.pop("kind", "jaxseq.word2vec")  # word2vec's, before 2026-11-26 15:00, had no kind
-    if kind != cls.__module__:
-        raise ValueError(f"{path} is a {kind} checkpoint, not a {cls.__module__} one")
-    state.pop("shapes", None)  # word2vec checkpoints before 2026-11-26 15:00 also held the shapes
-    fields = {k: v for k, v in state.items() if k not in arrays}
-    return cls(**fields, **{k: t(**raw[k]) for k, t in arrays.items()})
+        if isinstance(e, ValueError) and str(e).startswith(str(path)):
+            raise
+        raise ValueError(f"{path} is not a readable {kind_name(cls)} checkpoint ({type(e).__name__}: {e}); run "
+                         f"without --resume to start over") from e

@@ -36,9 +36,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import _checks
+from jaxseq._resume import check_checkpoint, corpus_digest
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
-from jaxseq.word2vec import Sentences, build_vocab, check_checkpoint, corpus_digest, iter_sentences
+from jaxseq.word2vec import Sentences, build_vocab, iter_sentences
 from jaxseq.word_vectors import WordVectors
 
 __all__ = ["GloVeConfig", "Params", "AdaGradState", "Cooccurrence", "Result", "Checkpoint", "cooccurrence", "weight",

@@ -35,13 +35,14 @@ from flax import serialization
 
 from jaxseq import _checks, embedding, head, parallel
 from jaxseq._ops import add_bias
+from jaxseq._resume import check_checkpoint, corpus_digest
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
-from jaxseq.word2vec import Sentences, _count, check_checkpoint, corpus_digest, iter_sentences
+from jaxseq.word2vec import Sentences, _count, iter_sentences
 from jaxseq.word_vectors import WordVectors
 
 __all__ = ["NPLMConfig", "Params", "Result", "Checkpoint", "CONTEXTS", "context_width", "init", "apply", "loss",
-           "examples", "build_vocab", "train"]
+           "examples", "build_vocab", "check_config", "train"]
 
 CONTEXTS = ("last", "both", "last_word", "nearby")
 UNK = "<unk>"
@@ -154,13 +155,17 @@ def examples(ids: np.ndarray, sid: np.ndarray, context: str, n: int, rng: np.ran
     return ctx.astype(np.int32), tgt.astype(np.int32)
 
 
-def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 10_000) -> Vocab:
-    """``"<unk>"``, then the words seen at least `min_count` times, most frequent first (`max_vocab` in
-    all, <unk> included, so at least 2; 0: no cap)."""
+def _check_vocab_options(min_count: int, max_vocab: int) -> None:
     _checks.positive_int("min_count", min_count)
     _checks.nonnegative_int("max_vocab", max_vocab)
     if max_vocab == 1:
         raise ValueError("`max_vocab` must be 0 (no cap) or at least 2 (<unk> and one word); got 1")
+
+
+def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 10_000) -> Vocab:
+    """``"<unk>"``, then the words seen at least `min_count` times, most frequent first (`max_vocab` in
+    all, <unk> included, so at least 2; 0: no cap)."""
+    _check_vocab_options(min_count, max_vocab)
     counts = _count(sentences)
     if not counts:
         raise ValueError("`sentences` is empty: no words to build a vocabulary from")
@@ -195,17 +200,25 @@ def _padded(a: np.ndarray, size: int, fill=0) -> np.ndarray:
     return a if pad == 0 else np.concatenate([a, np.full((pad,) + a.shape[1:], fill, a.dtype)])
 
 
+def check_config(config: NPLMConfig) -> None:
+    """Refuse a config `train` cannot run, naming the field."""
+    _checks.one_of("context", config.context, CONTEXTS)
+    for name in ("n", "dim", "hidden", "epochs", "batch"):
+        _checks.positive_int(name, getattr(config, name))
+    _check_vocab_options(config.min_count, config.max_vocab)
+    if not 0 <= config.valid_frac < 1:
+        raise ValueError(f"`valid_frac` must lie in [0, 1); got {config.valid_frac}")
+    if not config.lr > 0:
+        raise ValueError(f"`lr` must be positive; got {config.lr}")
+
+
 def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
           log: Optional[Callable[[str], Any]] = None, on_epoch: Optional[Callable[[Checkpoint], Any]] = None,
           resume: Optional[Checkpoint] = None) -> Result:
     """Fit the model on `sentences` (held in memory as ids), data-parallel over every local device
     (`jaxseq.parallel`); returns C as word vectors and a history. `on_epoch` gets a `Checkpoint` after
     each epoch; `resume`, a checkpoint of a run of the same corpus and config, continues that run."""
-    _checks.one_of("context", config.context, CONTEXTS)
-    for name in ("n", "dim", "hidden", "epochs", "batch"):
-        _checks.positive_int(name, getattr(config, name))
-    if not 0 <= config.valid_frac < 1:
-        raise ValueError(f"`valid_frac` must lie in [0, 1); got {config.valid_frac}")
+    check_config(config)
     t_start = time.perf_counter()
     vocab = build_vocab(sentences, min_count=config.min_count, max_vocab=config.max_vocab)
     ids, sid = [], []

@@ -71,7 +71,6 @@ import collections
 import contextlib
 import dataclasses
 import functools
-import hashlib
 import heapq
 import itertools
 import math
@@ -85,11 +84,12 @@ import numpy as np
 
 from jaxseq import _checks
 from jaxseq._prefetch import prefetch
+from jaxseq._resume import check_checkpoint, corpus_digest
 from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "check_checkpoint", "build_vocab", "iter_sentences",
+__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "build_vocab", "iter_sentences",
            "keep_probabilities", "alias_table", "huffman_tree", "init", "make_tables", "MODELS", "LOSSES"]
 
 MODELS = ("skipgram", "cbow")
@@ -680,8 +680,8 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
           resume: Optional[Checkpoint] = None) -> Result:
     """Train word2vec on `sentences` (see the module docstring); returns the vectors and a history.
 
-    `vocab` and `counts` (from `build_vocab`) replace the vocabulary and counts of `sentences`. `log` gets one line per epoch.
-    `on_epoch` gets a `Checkpoint` after each epoch (the host then waits for the device once an
+    `vocab` and `counts` (from `build_vocab`) replace the vocabulary and counts of `sentences`. `log`
+    gets one line per epoch. `on_epoch` gets a `Checkpoint` after each epoch (the host then waits for the device once an
     epoch); `resume`, a checkpoint of a run of the same corpus and config, continues that run.
     Result.words_per_s and wall_s count this call's epochs.
     """
@@ -700,6 +700,9 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
         raise ValueError(f"the vocabulary has {v} word(s) ({vocab.tokens!r}); word2vec needs at least 2 "
                          f"(lower `min_count`?)")
     index = {w: i for i, w in enumerate(vocab.tokens)}
+    if not any(w in index for w in scan.words):
+        raise ValueError(f"no word of `sentences` is in `vocab` ({v} words, e.g. {vocab.tokens[:3]!r}): nothing to "
+                         f"train on")
     # a corpus of at most cache_words words is kept, encoded, for every epoch; a larger one is read again
     corpus = None if scan.ids is None else _encode(scan, index)
     del scan
@@ -784,34 +787,6 @@ def run_settings(config: Word2VecConfig, vocab: Vocab, counts: np.ndarray, total
     settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(Word2VecConfig) if f.name != "cache_words"}
     return {**settings, "pipeline": resolve_pipeline(config.pipeline),
             "corpus": corpus_digest(vocab, counts, int(total_words))}
-
-
-def corpus_digest(vocab: Vocab, counts: Optional[np.ndarray], *extra) -> str:
-    """SHA-256 of a vocabulary, its counts (if known) and `extra` (arrays by their bytes, the rest by str)."""
-    digest = hashlib.sha256("\n".join(vocab.tokens).encode("utf-8"))
-    if counts is not None:
-        digest.update(np.asarray(counts, np.int64).tobytes())
-    for x in extra:
-        digest.update(np.ascontiguousarray(x).tobytes() if isinstance(x, np.ndarray) else str(x).encode())
-    return digest.hexdigest()
-
-
-def check_checkpoint(checkpoint: Any, kind: type, settings: dict, epochs: int) -> None:
-    """Refuse to continue `checkpoint` unless it is a `kind` (word2vec's, GloVe's or the NPLM's
-    Checkpoint) of a run with these `settings` (naming what differs) after at most `epochs` epochs."""
-    if not isinstance(checkpoint, kind):
-        raise TypeError(f"`resume` must be a {kind.__module__.rsplit('.', 1)[-1]}.Checkpoint (from `on_epoch`); "
-                        f"got {type(checkpoint).__name__}")
-    saved = checkpoint.settings
-    differ = [f"{k}: {saved.get(k)!r} in the checkpoint, {settings.get(k)!r} now"
-              for k in sorted(set(settings) | set(saved)) if saved.get(k) != settings.get(k)]
-    if differ:
-        what = "; ".join(d if not d.startswith("corpus:") else "corpus: other text (its vocabulary, counts or "
-                         "contents differ)" for d in differ)
-        raise ValueError(f"`resume`: the checkpoint is of another run ({what}); it continues only the "
-                         f"same corpus and config")
-    if not 0 <= int(checkpoint.epoch) <= epochs:
-        raise ValueError(f"`resume` is a checkpoint after epoch {checkpoint.epoch}; this run has {epochs} epochs")
 
 
 def _resumed_params(resume: Checkpoint, fresh: Params) -> Params:
@@ -945,6 +920,7 @@ def _device_calls(sentences: Sentences, corpus: Optional[_Encoded], index: dict,
                 N = pipe.bucket(len(ids))
                 pad = lambda a: jnp.asarray(np.concatenate([a, np.zeros(N - len(a), np.int32)]))
                 chunk = (pad(ids), pad(sid), len(ids), read)
+                del ids, sid  # slices of the kept corpus, which is on the device now (see `source` below)
                 if cached is not None:
                     cached.append(chunk)
             ids_d, sid_d, n, read = chunk
@@ -962,6 +938,7 @@ def _device_calls(sentences: Sentences, corpus: Optional[_Encoded], index: dict,
                                                  min_frac=min_frac, steps=k), k)
                 first += k
             yield ("read", read)
+        source = None  # the first epoch's host chunks of a kept corpus: on the device now
         yield ("epoch", epoch, float(_lr(config, words_done / total)), {"chunk": n_chunk})
 
 

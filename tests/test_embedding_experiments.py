@@ -117,11 +117,11 @@ def test_resume_continues_a_stopped_run_to_the_same_vectors(tmp_path, name, lr):
         module.main(flags + ["--out", str(tmp_path / "new"), "--resume"])
     # another experiment's run folder, or a damaged checkpoint: refused, saying so
     other = "glove" if name != "glove" else "nplm"
-    with pytest.raises(ValueError, match=f"is a jaxseq.{name} checkpoint, not a jaxseq.{other} one"):
+    with pytest.raises(ValueError, match=f"is a {name} checkpoint, not a {other} one"):
         load_experiment(other).main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
     ckpt = tmp_path / "stopped" / "checkpoint.msgpack"
     ckpt.write_bytes(ckpt.read_bytes()[:-100])
-    with pytest.raises(ValueError, match="is not a readable checkpoint"):
+    with pytest.raises(ValueError, match=f"is not a readable {name} checkpoint"):
         module.main(flags + ["--out", str(tmp_path / "stopped"), "--resume"])
 
 
@@ -136,3 +136,33 @@ def test_a_word2vec_checkpoint_of_the_earlier_format_still_loads(tmp_path):
     loaded = embedding_runs.load_checkpoint(tmp_path / "old.msgpack", word2vec.Checkpoint, {"params": word2vec.Params})
     assert loaded._replace(params=None) == ckpt._replace(params=None)
     np.testing.assert_array_equal(loaded.params.W_in, params.W_in)
+
+
+def test_checkpoints_without_a_kind_or_with_missing_parts(tmp_path):
+    """Files of 15:00-15:20 on 2026-11-26 had no kind: told apart by their arrays. A file that is
+    msgpack but lacks a part is reported as unreadable, naming the path."""
+    from jaxseq import checkpoint, embedding_runs, glove
+
+    params = glove.Params(*(np.ones(s, np.float32) for s in ((3, 2), (3, 2), (3,), (3,))))
+    ckpt = glove.Checkpoint(params, glove.AdaGradState(*params), 1, {"bit_generator": "PCG64"}, [], {"dim": 2})
+    state = {k: v for k, v in ckpt._asdict().items() if k not in ("params", "adagrad")}
+    checkpoint.save(tmp_path / "old.msgpack", {"params": params, "adagrad": ckpt.adagrad, "state": json.dumps(state)})
+    types = {"params": glove.Params, "adagrad": glove.AdaGradState}
+    loaded = embedding_runs.load_checkpoint(tmp_path / "old.msgpack", glove.Checkpoint, types)
+    assert loaded.epoch == 1 and loaded.settings == {"dim": 2}
+    partial = {"params": params, "state": json.dumps({**state, "kind": "glove"})}  # no adagrad
+    checkpoint.save(tmp_path / "partial.msgpack", partial)
+    with pytest.raises(ValueError, match="partial.msgpack is not a readable glove checkpoint"):
+        embedding_runs.load_checkpoint(tmp_path / "partial.msgpack", glove.Checkpoint, types)
+
+
+def test_a_bad_flag_leaves_the_earlier_run_folder_alone(tmp_path):
+    for name in ("word2vec", "glove", "nplm"):
+        module = load_experiment(name)
+        out = tmp_path / name
+        (out).mkdir()
+        (out / "config.json").write_text("{}")
+        (out / "vectors.txt").write_text("1 1\na 0.5\n")  # a run folder of an earlier run
+        with pytest.raises(ValueError, match="`dim`"):
+            module.main(["--preset", "tiny", "--dim", "0", "--out", str(out)])
+        assert (out / "vectors.txt").exists()

@@ -467,3 +467,29 @@ def test_word2vec_checkpoints_keep_their_corpus_digest():
     digest.update(np.asarray(result.counts, np.int64).tobytes())
     digest.update(str(sum(map(len, corpus))).encode())
     assert saved[0].settings["corpus"] == digest.hexdigest()
+
+
+def test_the_device_pipeline_lets_go_of_the_host_copy_of_a_kept_corpus(monkeypatch):
+    """After the first epoch a kept corpus lives on the device; the host's ids must be freed."""
+    import gc
+    import weakref
+
+    held = []
+    encode = word2vec._encode
+    monkeypatch.setattr(word2vec, "_encode", lambda scan, index: held.append(encode(scan, index)) or held[-1])
+    refs = []
+
+    def on_epoch(checkpoint):
+        if not refs:
+            refs.append(weakref.ref(held.pop().ids))
+        gc.collect()
+        refs.append(refs[0]() is None)
+
+    word2vec.train(planted_corpus(60), dataclasses.replace(TINY, pipeline="device", chunk_words=100), on_epoch=on_epoch)
+    assert refs[1:] == [True, True, True]  # freed after the first epoch's chunks were uploaded
+
+
+def test_a_vocabulary_sharing_no_word_with_the_corpus_is_refused():
+    vocab, counts = word2vec.build_vocab([["x", "y", "x", "y"]], min_count=1)
+    with pytest.raises(ValueError, match="no word of `sentences` is in `vocab`"):
+        word2vec.train(planted_corpus(5), TINY, vocab=vocab, counts=counts)
