@@ -127,19 +127,23 @@ def load_checkpoint(path: Path, cls: type, arrays: dict) -> Any:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    def unreadable(e: Exception) -> ValueError:
+        return ValueError(f"{path} is not a readable {kind_name(cls)} checkpoint ({type(e).__name__}: {e}); run "
+                          f"without --resume to start over")
+
     try:
         raw = serialization.msgpack_restore(path.read_bytes())
         state = json.loads(raw["state"])
         # files written before kinds were recorded (2026-11-26 15:20): told apart by their arrays
         kind = state.pop("kind", "glove" if "adagrad" in raw else "nplm" if "opt_state" in raw else "word2vec")
-        kind = kind.rsplit(".", 1)[-1]  # "jaxseq.glove" in files of 15:00-15:20
-        if kind != kind_name(cls):
-            raise ValueError(f"{path} is a {kind} checkpoint, not a {kind_name(cls)} one")
-        state.pop("shapes", None)  # word2vec checkpoints before 2026-11-26 15:00 also held the shapes
+    except Exception as e:
+        raise unreadable(e) from e
+    kind = kind.rsplit(".", 1)[-1]  # "jaxseq.glove" in files of 15:00-15:20
+    if kind != kind_name(cls):
+        raise ValueError(f"{path} is a {kind} checkpoint, not a {kind_name(cls)} one")
+    state.pop("shapes", None)  # word2vec checkpoints before 2026-11-26 15:00 also held the shapes
+    try:
         fields = {k: v for k, v in state.items() if k not in arrays}
         return cls(**fields, **{k: t(**raw[k]) for k, t in arrays.items()})
     except Exception as e:
-        if isinstance(e, ValueError) and str(e).startswith(str(path)):
-            raise
-        raise ValueError(f"{path} is not a readable {kind_name(cls)} checkpoint ({type(e).__name__}: {e}); run "
-                         f"without --resume to start over") from e
+        raise unreadable(e) from e

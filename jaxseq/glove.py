@@ -287,7 +287,8 @@ def train(sentences: Sentences, config: GloVeConfig = GloVeConfig(), *, log: Opt
     rng = np.random.default_rng(config.seed)
     options = StepOptions(config.x_max, config.alpha, config.lr, config.grad_clip)
     history: list = []
-    settings = run_settings(config, vocab, counts, X)
+    # hashing X costs a pass over it: only for runs that checkpoint or resume
+    settings = run_settings(config, vocab, counts, X) if on_epoch is not None or resume is not None else None
     start = 0
     if resume is not None:
         check_checkpoint(resume, Checkpoint, settings, config.epochs)

@@ -250,8 +250,10 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
     B = min(config.batch, len(y_tr))
     Bp = -(-B // n_dev) * n_dev
     history: list = []
-    settings = {**{f.name: getattr(config, f.name) for f in dataclasses.fields(NPLMConfig)},
-                "corpus": corpus_digest(vocab, None, x_tr, y_tr, x_va, y_va)}
+    settings = None  # what the run's vectors depend on: only for runs that checkpoint or resume
+    if on_epoch is not None or resume is not None:
+        settings = {**{f.name: getattr(config, f.name) for f in dataclasses.fields(NPLMConfig)},
+                    "corpus": corpus_digest(vocab, None, x_tr, y_tr, x_va, y_va)}
     first_epoch = 0
     if resume is not None:
         check_checkpoint(resume, Checkpoint, settings, config.epochs)

@@ -681,8 +681,9 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     """Train word2vec on `sentences` (see the module docstring); returns the vectors and a history.
 
     `vocab` and `counts` (from `build_vocab`) replace the vocabulary and counts of `sentences`. `log`
-    gets one line per epoch. `on_epoch` gets a `Checkpoint` after each epoch (the host then waits for the device once an
-    epoch); `resume`, a checkpoint of a run of the same corpus and config, continues that run.
+    gets one line per epoch. `on_epoch` gets a `Checkpoint` after each epoch (the host then waits for
+    the device once an epoch); `resume`, a checkpoint of a run of the same corpus and config, continues
+    that run.
     Result.words_per_s and wall_s count this call's epochs.
     """
     check_config(config)
