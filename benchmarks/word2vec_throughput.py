@@ -16,6 +16,10 @@ lr 0.3) and the example pipeline that `pipeline="auto"` picks (on an accelerator
   which the last epoch lacks, so it is left out);
 * WordSim353 and SimLex-999 Spearman ρ and the Google analogy accuracy of the last run's vectors.
 
+On an accelerator the JSON's "met" is issue 5's target, judged on the best whole call (≥ 10M words/s;
+with `--runs 2` or more, a run that does not pay the compilation); "met_steady" says the same of the
+steady rate.
+
 Without gensim, the corpus and the benchmark files are read from the data cache ($JAXSEQ_DATA):
 `--export DIR`, run where gensim is installed, writes them into DIR (enwiki-sample/tokens.txt and
 word-benchmarks/), a folder to carry to the machine without it.
@@ -110,9 +114,12 @@ def main(argv=None) -> dict:
                      "final_loss": result.history[-1]["loss"]})
         report["best_steady_words_per_s"] = max(r["steady_words_per_s"] for r in runs)
         report["median_whole_call_words_per_s"] = statistics.median(r["whole_call_words_per_s"] for r in runs)
-        if report["backend"] != "cpu":
+        # the best run is one after the first (which pays the compilation) when there are several
+        report["best_whole_call_words_per_s"] = max(r["whole_call_words_per_s"] for r in runs)
+        if report["backend"] != "cpu":  # the target counts the whole call, vocabulary pass included
             report["target_words_per_s"] = TARGET_GPU_WORDS_PER_S
-            report["met"] = report["best_steady_words_per_s"] >= TARGET_GPU_WORDS_PER_S
+            report["met"] = report["best_whole_call_words_per_s"] >= TARGET_GPU_WORDS_PER_S
+            report["met_steady"] = report["best_steady_words_per_s"] >= TARGET_GPU_WORDS_PER_S
         save()  # after every run: a run cut short by a time limit keeps the earlier ones
         print(f"run {r + 1}: {runs[-1]['whole_call_words_per_s']:,.0f} words/s whole call, "
               f"{runs[-1]['steady_words_per_s']:,.0f} steady (epochs 2-{max(config.epochs - 1, 2)}), {wall:.2f} s", flush=True)
@@ -124,6 +131,10 @@ def main(argv=None) -> dict:
           f"best steady {report['best_steady_words_per_s']:,.0f} words/s; WordSim353 ρ {fmt('wordsim353_spearman')}, "
           f"SimLex-999 ρ {fmt('simlex999_spearman')}, analogies {fmt('analogy_accuracy', 100, '%')}"
           + "".join(f"; {k}: {v}" for k, v in report.items() if k.endswith("_error")))
+    if "met" in report:
+        print(f"target {TARGET_GPU_WORDS_PER_S:,} words/s, whole call: {'met' if report['met'] else 'NOT met'} "
+              f"(best whole call {report['best_whole_call_words_per_s']:,.0f}; steady "
+              f"{'met' if report['met_steady'] else 'not met'})")
     return report
 
 
