@@ -106,6 +106,8 @@ def equalize(e1, e2, g, *, denominator: str = "course"):
     if denominator not in ("course", "paper"):
         raise ValueError(f"`denominator` must be 'course' or 'paper'; got {denominator!r}")
     e1, e2 = jnp.asarray(e1), jnp.asarray(e2)
+    if e1.shape != e2.shape:
+        raise ValueError(f"`e1` and `e2` must have the same shape (a pair, or rows of pairs); got {e1.shape} and {e2.shape}")
     mu = (e1 + e2) / 2.0
     mu_b = project(mu, g)
     mu_orth = mu - mu_b
@@ -126,6 +128,9 @@ def debias(vectors: WordVectors, g, *, neutral_words: Iterable[str] = None,
     matrix = unit_rows(vectors.matrix)
     g = jnp.asarray(g)
     _check_direction(g, matrix.shape)  # before any row is touched
+    if isinstance(neutral_words, str):
+        raise TypeError(f"`neutral_words` must be a collection of words, e.g. [{neutral_words!r}]; got the string "
+                        f"{neutral_words!r}")
     pairs = [(a, b) for a, b in equalize_pairs if a in vectors and b in vectors]
     if neutral_words is None:
         specific = {w for p in (*GENDER_PAIRS, *equalize_pairs) for w in p}

@@ -29,7 +29,8 @@ def init(key, vocab_size: int, dim: int, *, dtype=jnp.float32, scale: float = 1.
 
 def lookup(params: Params, ids: Array) -> Array:
     """e_j for integer ids of any shape (...) → (..., e). Float ids raise TypeError; concrete ids
-    outside [0, v) raise ValueError (under jit they are not checked: jnp.take gives NaN rows there)."""
+    outside [0, v) raise ValueError. Under jit they are not checked: an id ≥ v gives a NaN row, and
+    a negative id counts from the end, as in NumPy (−1 is E[v − 1])."""
     _checks.integer("ids", ids)
     _checks.ids_below("ids", ids, params.E.shape[0])
     return jnp.take(params.E, ids, axis=0)

@@ -84,6 +84,12 @@ def unit_rows(matrix, *, eps: float = 1e-12):
     return m / jnp.maximum(jnp.linalg.norm(m, axis=-1, keepdims=True), eps)
 
 
+def _words_not_str(name: str, words) -> None:
+    """A word list given as one string would be taken letter by letter: refuse it."""
+    if isinstance(words, str):
+        raise TypeError(f"`{name}` must be a collection of words, e.g. [{words!r}]; got the string {words!r}")
+
+
 def nearest(vectors: WordVectors, query: Union[str, np.ndarray], k: int = 10, *, metric: str = "cosine",
             exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
     """The `k` words closest to `query` (a word, excluded from the answer, or a vector).
@@ -95,6 +101,7 @@ def nearest(vectors: WordVectors, query: Union[str, np.ndarray], k: int = 10, *,
     _checks.positive_int("k", k)
     if metric not in ("cosine", "euclidean"):
         raise ValueError(f"`metric` must be 'cosine' or 'euclidean'; got {metric!r}")
+    _words_not_str("exclude", exclude)
     skip = set(exclude)
     if isinstance(query, str):
         q = vectors[query]
@@ -149,6 +156,9 @@ def analogy_ids(matrix, a, b, c, *, method: str = "3cosadd", groups=None, chunk:
         raise ValueError(f"`method` must be one of {METHODS}; got {method!r}")
     unit = unit_rows(matrix)
     n = unit.shape[0]
+    for name, x in (("a", a), ("b", b), ("c", c)):
+        if np.size(x):
+            _checks.integer(name, np.asarray(x))
     a, b, c = (np.asarray(x, np.int32).reshape(-1) for x in (a, b, c))
     if not (len(a) == len(b) == len(c)):
         raise ValueError(f"`a`, `b`, `c` must have the same length; got {len(a)}, {len(b)}, {len(c)}")
@@ -290,6 +300,7 @@ def load_word_pairs(path: Optional[str] = None) -> list[tuple[str, str, float]]:
 
 def _lookup(vectors: WordVectors, restrict_vocab: int, case_insensitive: bool):
     """key → row (first of its case variants) over the first `restrict_vocab` words, and row → group."""
+    _checks.positive_int("restrict_vocab", restrict_vocab)
     n = min(len(vectors), restrict_vocab)
     table: dict[str, int] = {}
     groups = np.arange(n, dtype=np.int32)

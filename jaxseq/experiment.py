@@ -17,11 +17,14 @@ import argparse
 import csv
 import dataclasses
 import json
+import math
 import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
 
 from jaxseq._files import save_figure_atomic, write_text_atomic
 
@@ -68,7 +71,22 @@ write_text = write_text_atomic  # a UTF-8 text file, written atomically (for the
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    """``obj`` as JSON, written atomically; NaN and ±inf become null (bare NaN is not JSON)."""
+    write_text_atomic(path, json.dumps(_finite(obj), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, ±inf; NumPy scalars too) replaced by None, and NumPy
+    scalars as Python numbers (json would write them as strings)."""
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, (np.integer, np.bool_)):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 class Metrics:

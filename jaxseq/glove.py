@@ -270,6 +270,8 @@ def train(sentences: Sentences, config: GloVeConfig = GloVeConfig(), *, log: Opt
     and config, continues that run (the co-occurrences are counted again and must be the same).
     """
     check_config(config)
+    if vocab is None and counts is not None:
+        raise ValueError("`counts` is given without `vocab`: pass `vocab` with them, or neither to count the corpus")
     t_start = time.perf_counter()
     if vocab is None:
         vocab, counts = build_vocab(sentences, min_count=config.min_count, max_vocab=config.max_vocab)

@@ -15,7 +15,8 @@ and gensim: words seen fewer than `min_count` times are dropped before windows a
 occurrence of a word with count f is kept with probability (√(f / (s·N)) + 1) · s·N / f (s =
 `sample`, N = total count; Mikolov et al.'s paper writes the discard probability as 1 − √(s·N/f));
 each centre gets a window of b ~ Uniform{1..window} words on each side, within its sentence; the
-learning rate falls linearly from `lr` to `lr · min_lr_frac` over the run (by corpus words read).
+learning rate falls linearly from `lr` towards 0 over the run (by corpus words read), floored at
+`lr · min_lr_frac`, as in word2vec.c.
 
 **Batched updates.** One step takes `batch` examples, computes the gradients of the rows it
 touched, and adds them with ``.at[rows].add`` (sparse: a step costs O(batch · e), not O(v · e)).
@@ -687,6 +688,9 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     Result.words_per_s and wall_s count this call's epochs.
     """
     check_config(config)
+    if vocab is None and counts is not None:
+        raise ValueError("`counts` is given without `vocab`: pass both (from `build_vocab`), or neither to count "
+                         "the corpus")
     if vocab is not None and (counts is None or len(counts) != len(vocab)):
         raise ValueError(f"`counts` must give the count of each of the {len(vocab)} words of `vocab`; "
                          f"got {None if counts is None else len(counts)}")
@@ -707,6 +711,8 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     # a corpus of at most cache_words words is kept, encoded, for every epoch; a larger one is read again
     corpus = None if scan.ids is None else _encode(scan, index)
     del scan
+    if corpus is not None and not np.any(corpus.known >= 2):
+        raise ValueError(_NO_EXAMPLES)
     keep_p = keep_probabilities(counts, config.sample)
     tables = make_tables(counts, hierarchical=config.loss == "hierarchical")
     key = jax.random.PRNGKey(config.seed)
@@ -744,7 +750,8 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
         n_ex = float(sum(float(c) for c in ep_n))
         now = time.perf_counter()
         seconds, last_done = now - last_done, now
-        row = {"epoch": epoch + 1, "loss": loss_sum / max(n_ex, 1.0), "examples": int(n_ex), "words": total_words,
+        row = {"epoch": epoch + 1, "loss": loss_sum / n_ex if n_ex else float("nan"), "examples": int(n_ex),
+               "words": total_words,
                "seconds": seconds, "words_per_s": total_words / max(seconds, 1e-9), "lr_end": lr_end}
         history.append(row)
         if log is not None:
@@ -772,6 +779,8 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
                                 None if on_epoch is None else epoch_done)
     if pending:
         finish(pending.pop())
+    if history and not any(row["examples"] for row in history):
+        raise ValueError(_NO_EXAMPLES)
     params = Params(*(w[:, : config.dim] for w in params))
     jax.block_until_ready(params)
     if bar is not None:
@@ -780,6 +789,11 @@ def train(sentences: Sentences, config: Word2VecConfig = Word2VecConfig(), *, vo
     vectors = WordVectors(vocab.tokens, np.asarray(params.W_in))
     total = total_words * (config.epochs - start_epoch)
     return Result(vectors, params, vocab, counts, history, total / max(wall, 1e-9), wall)
+
+
+_NO_EXAMPLES = ("`sentences` gives no training examples: no sentence holds 2 words of the vocabulary (or "
+                "subsampling dropped them all), so there is no (context, target) pair to learn from; use sentences of "
+                "several words, a lower `min_count` or `sample`")
 
 
 def run_settings(config: Word2VecConfig, vocab: Vocab, counts: np.ndarray, total_words: int) -> dict:

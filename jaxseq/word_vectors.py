@@ -144,6 +144,12 @@ def load_word2vec(path: str | os.PathLike, *, binary: bool = False, limit: Optio
         v, e = _parse_header(header, path)
         n = v if limit is None else min(v, limit)
         words, matrix = _read_text_rows(f, path, first_line=2, dim=e, limit=n, unicode_errors=unicode_errors)
+        if limit is None and len(words) == n:  # the whole file was asked for: nothing but blank lines may follow
+            for raw in f:
+                if raw.strip():
+                    text = raw[:40].decode("utf-8", errors="replace").rstrip()
+                    raise ValueError(f"{path}: the header says {v} words, but more rows follow those {v} (the next "
+                                     f"starts {text!r}); fix the header's word count")
     if len(words) != n:
         raise ValueError(f"{path}: the header says {v} words, but the file holds {len(words)}"
                          + (f" (fewer than limit={limit})" if limit is not None and limit < v else ""))
@@ -162,7 +168,7 @@ def load_glove(path: str | os.PathLike, *, limit: Optional[int] = None,
                              "`<number of words> <dimension>`; GloVe files have none: use load_word2vec")
         f.seek(0)
         words, matrix = _read_text_rows(f, path, first_line=1, dim=None, limit=limit, unicode_errors=unicode_errors)
-    if not words:
+    if not words and limit != 0:
         raise ValueError(f"{path}: no vectors in the file (GloVe format: one `word x1 ... xe` a line)")
     return _build(words, matrix, path)
 
@@ -189,9 +195,9 @@ def _read_text_rows(f, path: str, *, first_line: int, dim: Optional[int], limit:
     words: list[str] = []
     rows: list[list[str]] = []
     line_nos: list[int] = []
+    if limit == 0:
+        return words, np.zeros((0, dim or 0), np.float32)
     for line_no, raw in enumerate(f, start=first_line):
-        if limit is not None and len(words) >= limit:
-            break
         try:
             line = raw.decode("utf-8", errors=unicode_errors).rstrip("\r\n")
         except UnicodeDecodeError as err:
@@ -211,6 +217,8 @@ def _read_text_rows(f, path: str, *, first_line: int, dim: Optional[int], limit:
         words.append(parts[0])
         rows.append(parts[1:])
         line_nos.append(line_no)
+        if limit is not None and len(words) >= limit:
+            break  # the next line stays unread (load_word2vec checks what follows a whole file)
     try:
         matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), dim or 0)
     except ValueError:

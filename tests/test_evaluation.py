@@ -191,3 +191,21 @@ def test_a_bias_direction_of_the_wrong_shape_or_zero_is_refused():
     wv = WordVectors(("he", "she", "nurse"), e)
     with pytest.raises(ValueError, match="`g` must be one direction"):
         debias.debias(wv, np.array([1.0]))
+
+
+def test_word_lists_restrict_vocab_and_ids_of_the_wrong_type_are_refused():
+    wv = random_vectors(8, 4)
+    with pytest.raises(TypeError, match=r"`exclude` must be a collection of words, e.g. \['w3'\]"):
+        evaluation.nearest(wv, "w0", 3, exclude="w3")  # not the letters w and 3
+    assert "w3" not in [w for w, _ in evaluation.nearest(wv, "w0", 7, exclude=["w3"])]
+    with pytest.raises(TypeError, match="`neutral_words` must be a collection of words"):
+        debias.debias(wv, np.ones(4), neutral_words="w3", equalize_pairs=[])
+    for bad in (-3, 0, 2.5, True):
+        with pytest.raises(ValueError, match="`restrict_vocab` must be a positive integer"):
+            evaluation.evaluate_word_pairs(wv, restrict_vocab=bad)
+        with pytest.raises(ValueError, match="`restrict_vocab` must be a positive integer"):
+            evaluation.evaluate_analogies(wv, restrict_vocab=bad)
+    with pytest.raises(TypeError, match="`b` must hold integer ids"):
+        evaluation.analogy_ids(wv.matrix, [0], [1.9], [2])
+    with pytest.raises(ValueError, match=r"`e1` and `e2` must have the same shape .* got \(3, 4\) and \(4,\)"):
+        debias.equalize(np.ones((3, 4)), np.ones(4), np.ones(4))

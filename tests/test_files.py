@@ -1,6 +1,8 @@
 """jaxseq._files: atomic writes leave either the old file or the whole new one, with the usual permissions."""
 import os
 
+import numpy as np
+
 import pytest
 
 from jaxseq._files import atomic_write, write_text_atomic
@@ -31,3 +33,17 @@ def test_new_files_follow_the_umask_and_replaced_files_keep_their_mode(tmp_path)
         assert (os.stat(path).st_mode & 0o777) == 0o604 and path.read_text() == "y"
     finally:
         os.umask(old_mask)
+
+
+def test_summaries_are_strict_json(tmp_path):
+    """NaN (a ρ over fewer than 2 pairs) is written as null, NumPy scalars as numbers: strict parsers
+    (jq, JavaScript) reject a bare NaN."""
+    import json
+
+    from jaxseq import experiment
+
+    experiment.write_json(tmp_path / "s.json", {"rho": float("nan"), "inf": [np.float32("inf"), 1.5],
+                                                "n": np.int64(3), "x": np.float32(0.5), "ok": np.bool_(True)})
+    text = (tmp_path / "s.json").read_text()
+    strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert strict == {"rho": None, "inf": [None, 1.5], "n": 3, "x": 0.5, "ok": True}

@@ -493,3 +493,19 @@ def test_a_vocabulary_sharing_no_word_with_the_corpus_is_refused():
     vocab, counts = word2vec.build_vocab([["x", "y", "x", "y"]], min_count=1)
     with pytest.raises(ValueError, match="no word of `sentences` is in `vocab`"):
         word2vec.train(planted_corpus(5), TINY, vocab=vocab, counts=counts)
+
+
+def test_a_corpus_without_training_examples_is_refused():
+    """Sentences of one vocabulary word each give no (context, target) pair: an error, not the
+    initial vectors with a loss of 0 — for a kept corpus before training, for a streamed one after."""
+    corpus = [["a", f"rare{i}"] for i in range(20)] + [["b", f"other{i}"] for i in range(20)] + [["a"], ["b"]] * 5
+    config = dataclasses.replace(TINY, min_count=5)
+    with pytest.raises(ValueError, match="no training examples: no sentence holds 2 words of the vocabulary"):
+        word2vec.train(corpus, config)
+    with pytest.raises(ValueError, match="no training examples"):
+        word2vec.train(corpus, dataclasses.replace(config, cache_words=0))  # read again each epoch
+    vocab, counts = word2vec.build_vocab(corpus, min_count=5)
+    with pytest.raises(ValueError, match="`counts` is given without `vocab`"):
+        word2vec.train(corpus, config, counts=counts)
+    with pytest.raises(ValueError, match="`counts` is given without `vocab`"):
+        glove.train(corpus, glove.GloVeConfig(min_count=1), counts=counts)

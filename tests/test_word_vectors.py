@@ -85,6 +85,13 @@ def test_other_bad_files(tmp_path):
     (tmp_path / "short.txt").write_text("3 2\na 1 2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="header says 3 words"):
         load_word2vec(tmp_path / "short.txt")
+    (tmp_path / "long.txt").write_text("2 2\na 1 2\nb 3 4\n\nc 5 6\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="header says 2 words, but more rows follow those 2 .*'c 5 6'"):
+        load_word2vec(tmp_path / "long.txt")  # as the binary reader refuses trailing records
+    assert load_word2vec(tmp_path / "long.txt", limit=2).words == ("a", "b")  # a limit reads no further
+    (tmp_path / "glove.txt").write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    assert len(load_glove(tmp_path / "glove.txt", limit=0)) == 0  # as load_word2vec(limit=0), not an error
+    assert load_glove(tmp_path / "glove.txt").words == ("a", "b")
     (tmp_path / "nan.txt").write_text("1 2\na 1 x\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2"):
         load_word2vec(tmp_path / "nan.txt")
