@@ -1,7 +1,7 @@
 """One recurrent layer, forward + backward of a sequence loss: jaxseq's paths against flax, torch and cuDNN.
 
     python benchmarks/rnn_layers.py --quick                  # CPU: a few minutes
-    python benchmarks/rnn_layers.py --json out/rnn.json      # ANCHORS.md's shapes + a sweep, f32 and bf16
+    python benchmarks/rnn_layers.py --json out/rnn.json      # the three target shapes + a sweep, f32 and bf16
     python benchmarks/rnn_layers.py --memory                 # also: BPTT temp memory for T = 1k … 16k
     python benchmarks/rnn_layers.py --shapes 100x64x512x512 --cells lstm --precisions f32 --runs 20
 
@@ -314,7 +314,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help=f"shapes {QUICK_SHAPES}, f32 (+ bf16 on the small ones), "
                     "3 runs, no unroll tuning: a few minutes on a 2-core CPU")
-    ap.add_argument("--shapes", type=parse_shape, nargs="+", help="TxBxIxH ... (default: ANCHORS shapes + sweep)")
+    ap.add_argument("--shapes", type=parse_shape, nargs="+", help="TxBxIxH ... (default: the three target shapes + a sweep)")
     ap.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
     ap.add_argument("--precisions", nargs="+", default=None, choices=["f32", "bf16"])
     ap.add_argument("--systems", nargs="+", default=None, choices=JAX_SYSTEMS + ["torch"])

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "experiments"))
 import word2vec as w2v_experiment  # noqa: E402  (experiments/word2vec.py: its presets)
 
-from jaxseq import evaluation, word2vec, word_corpora  # noqa: E402
+from jaxseq import evaluation, experiment, word2vec, word_corpora  # noqa: E402
 from jaxseq._files import write_text_atomic  # noqa: E402
 
 SETTINGS = dict(dim=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
@@ -58,7 +58,8 @@ def export(dest: Path) -> None:
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--preset", default="gpu", choices=["", *sorted(w2v_experiment.PRESETS)],
-                    help="batch settings from experiments/word2vec.py ('' = its defaults)")
+                    help="a preset of experiments/word2vec.py ('' = its defaults): 'gpu' sets the batch settings; "
+                    "'tiny', a smoke test, also shrinks dim, epochs and min count")
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--set", default="", help="further config overrides, e.g. 'batch=32768,lr=0.4'")
     ap.add_argument("--repeat", type=int, default=1, help="train on the corpus written this many times over "
@@ -72,12 +73,14 @@ def main(argv=None) -> dict:
         return {}
     fields = {f.name for f in dataclasses.fields(word2vec.Word2VecConfig)}
     overrides = {k: v for k, v in (w2v_experiment.PRESETS[args.preset] if args.preset else {}).items() if k in fields}
-    for item in filter(None, args.set.split(",")):
-        k, v = item.split("=", 1)
-        overrides[k] = type(getattr(word2vec.Word2VecConfig, k))(v)
+    try:
+        overrides.update(experiment.parse_overrides(word2vec.Word2VecConfig, args.set, flag="--set"))
+    except ValueError as e:
+        ap.error(str(e))
     config = dataclasses.replace(word2vec.Word2VecConfig(), **{**SETTINGS, **overrides})
-    if args.repeat < 1:
-        ap.error(f"--repeat must be a positive integer; got {args.repeat}")
+    for flag, value in (("--repeat", args.repeat), ("--runs", args.runs)):
+        if value < 1:
+            ap.error(f"{flag} must be a positive integer; got {value}")
     path = word_corpora.enwiki_sample_path()
     n_words = sum(len(line.split()) for line in path.open(encoding="utf-8")) * args.repeat
     if args.repeat > 1:

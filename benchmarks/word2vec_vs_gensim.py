@@ -5,7 +5,7 @@
 
 Corpus: the English Wikipedia sample in gensim's test data
 (``enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2``), tokenised by gensim's
-``WikiCorpus`` (452,944 words in 106 articles), as in /work/shared/ANCHORS.md. Articles are cut
+``WikiCorpus`` (452,944 words in 106 articles). Articles are cut
 into pieces of at most 10,000 words for both systems, because gensim's trainer silently ignores
 words past the 10,000th of a sentence.
 
@@ -115,13 +115,18 @@ def main(argv=None):
     import gensim
     import jax
 
-    overrides = {}
-    for item in filter(None, args.jaxseq.split(",")):
-        key, value = item.split("=")
+    from jaxseq import experiment, word2vec
+
+    if args.seeds < 1:
+        parser.error(f"--seeds must be a positive integer; got {args.seeds}")
+    try:
+        overrides = experiment.parse_overrides(word2vec.Word2VecConfig, args.jaxseq, flag="--jaxseq")
+    except ValueError as e:
+        parser.error(str(e))
+    for key in overrides:
         if key in SETTINGS or key == "seed":
             parser.error(f"--jaxseq: {key!r} is set for both systems by the benchmark "
                          f"({', '.join(SETTINGS)}, seed); only jaxseq's own options may be changed")
-        overrides[key] = type(getattr(__import__("jaxseq.word2vec").word2vec.Word2VecConfig(), key))(value)
     path = corpus_file(Path(args.cache).expanduser())
     sentences = [line.split() for line in open(path, encoding="utf-8")]
     n_words = sum(len(s) for s in sentences)
@@ -129,7 +134,6 @@ def main(argv=None):
     label = "jaxseq defaults" + (f" ({args.jaxseq})" if args.jaxseq else "")
     systems.append((label, "jaxseq", None))
     results = {name: [] for name, _, _ in systems}
-    from jaxseq import word2vec
 
     warm = dataclasses.replace(jaxseq_config(0, overrides), epochs=1)
     t = time.perf_counter()

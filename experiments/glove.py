@@ -25,7 +25,7 @@ from jaxseq import embedding_runs, experiment, glove, word_corpora
 class Config(glove.GloVeConfig):
     """GloVe word vectors (see the module docstring)."""
 
-    corpus: str = "enwiki-sample"
+    corpus: str = "enwiki-sample"  # a name (enwiki-sample, default, pydocs, wikitext-2, ...) or a text file, a sentence a line
     max_words: int = 0
     dim: int = 100
     x_max: float = 10.0
@@ -42,17 +42,18 @@ PRESETS = {
 def train(config: Config, *, log=print):
     """Count, fit, save and evaluate; returns (glove.Result, summary)."""
     glove.check_config(config)
-    sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
-    out, start, save = embedding_runs.open_run(
-        config, glove.Checkpoint, {"params": glove.Params, "adagrad": glove.AdaGradState}, log)
+    source = word_corpora.open_sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
+    sentences = source.sentences
     fields = {f.name for f in dataclasses.fields(glove.GloVeConfig)}
     core = glove.GloVeConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    result = glove.train(sentences, core, log=log, on_epoch=save, resume=start)
+    arrays = {"params": glove.Params, "adagrad": glove.AdaGradState}
+    with embedding_runs.open_run(config, glove.Checkpoint, arrays, log) as (out, start, save):
+        result = glove.train(sentences, core, log=log, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     summary = embedding_runs.finish_run(
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
         title="GloVe", extra={"wall_s": result.wall_s, "final_loss": result.history[-1]["loss"],
-                              "cooccurrences": int(len(result.cooccurrence.values)), "corpus": config.corpus,
+                              "cooccurrences": int(len(result.cooccurrence.values)), "corpus": source.name,
                               "resumed_after_epoch": start.epoch if start else 0})  # wall_s: this process's
     return result, summary
 

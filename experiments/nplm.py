@@ -28,7 +28,7 @@ from jaxseq import embedding_runs, experiment, nplm, word_corpora
 class Config(nplm.NPLMConfig):
     """NPLM word embeddings (see the module docstring)."""
 
-    corpus: str = "enwiki-sample"
+    corpus: str = "enwiki-sample"  # a name (enwiki-sample, default, pydocs, wikitext-2, ...) or a text file, a sentence a line
     max_words: int = 0
     out: str = "runs/nplm"
     pictures: bool = True
@@ -44,18 +44,19 @@ PRESETS = {
 def train(config: Config, *, log=print):
     """Train, save and evaluate; returns (nplm.Result, summary)."""
     nplm.check_config(config)  # before the run folder is cleared
-    sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
+    source = word_corpora.open_sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
+    sentences = source.sentences
     fields = {f.name for f in dataclasses.fields(nplm.NPLMConfig)}
     core = nplm.NPLMConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    out, start, save = embedding_runs.open_run(config, nplm.Checkpoint, {"params": dict, "opt_state": dict}, log)
-    result = nplm.train(sentences, core, log=log, on_epoch=save, resume=start)
+    with embedding_runs.open_run(config, nplm.Checkpoint, {"params": dict, "opt_state": dict}, log) as (out, start, save):
+        result = nplm.train(sentences, core, log=log, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     last = result.history[-1]
     summary = embedding_runs.finish_run(
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
         title=f"NPLM, context {config.context}",
         extra={"wall_s": result.wall_s, "final_loss": last["loss"], "valid_loss": last.get("valid_loss"),
-               "valid_perplexity": last.get("valid_perplexity"), "corpus": config.corpus,
+               "valid_perplexity": last.get("valid_perplexity"), "corpus": source.name,
                "resumed_after_epoch": start.epoch if start else 0})  # wall_s: this process's
     return result, summary
 

@@ -29,6 +29,7 @@ describes needs vectors from a corpus of 10⁸-10¹¹ words. Run folder: runs/se
 config.json, results.md, summary.json, metrics.csv (one row per fold and setting).
 """
 import dataclasses
+import os
 import sys
 import time
 
@@ -37,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxseq import classifier, experiment, word2vec, word_corpora
+from jaxseq import _checks, cell, classifier, experiment, word2vec, word_corpora
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import load_word2vec
 
@@ -50,9 +51,10 @@ class Config:
 
     data: str = ""  # a fastText-style labelled file; "": gensim's pang_lee_polarity.cor
     vectors: str = ""  # a word2vec text file of pretrained vectors; "": train word2vec on `corpus`
-    corpus: str = "enwiki-sample"
+    corpus: str = "enwiki-sample"  # a name (enwiki-sample, default, pydocs, wikitext-2, ...) or a text file: word2vec is trained on it
     corpus_max_words: int = 0
     w2v_epochs: int = 5
+    w2v_min_count: int = 5  # of the word2vec run on `corpus`
     dim: int = 100  # of the trained vectors (and of the random embedding)
     cell: str = "lstm"
     hidden: int = 32
@@ -71,13 +73,20 @@ PRESETS = {
 
 def pretrained_vectors(config: Config, log=print):
     if config.vectors:
+        if not os.path.isfile(config.vectors):
+            raise FileNotFoundError(f"--vectors: no file at {config.vectors} (a word2vec text file, e.g. "
+                                    "runs/word2vec/vectors.txt)")
         vectors = load_word2vec(config.vectors)
         return vectors, f"the file {config.vectors}"
-    sentences = word_corpora.sentences(config.corpus, max_words=config.corpus_max_words, fallback_to_embedded=True)
-    w2v = word2vec.Word2VecConfig(dim=config.dim, epochs=config.w2v_epochs, seed=config.seed)
-    result = word2vec.train(sentences, w2v)
-    log(f"word2vec on {config.corpus!r}: {len(result.vectors):,} words, {result.wall_s:.1f} s")
-    return result.vectors, f"word2vec (jaxseq defaults, {config.w2v_epochs} epochs) on {config.corpus!r}"
+    source = word_corpora.open_sentences(config.corpus, max_words=config.corpus_max_words, fallback_to_embedded=True)
+    w2v = word2vec.Word2VecConfig(dim=config.dim, epochs=config.w2v_epochs, min_count=config.w2v_min_count,
+                                  seed=config.seed)
+    try:
+        result = word2vec.train(source.sentences, w2v)
+    except ValueError as e:  # name this script's flags: word2vec's messages speak of its own arguments
+        raise ValueError(f"word2vec on --corpus {config.corpus!r}: {e} (here: --w2v-min-count, --corpus)") from e
+    log(f"word2vec on {source.name!r}: {len(result.vectors):,} words, {result.wall_s:.1f} s")
+    return result.vectors, f"word2vec (jaxseq defaults, {config.w2v_epochs} epochs) on {source.name!r}"
 
 
 def embedding_matrix(vocab: Vocab, vectors, key) -> tuple[np.ndarray, int]:
@@ -129,17 +138,18 @@ def fit_and_score(setting, E_pre, vocab_size, train, test, config, key, opt, ste
 
 def train(config: Config, *, log=print):
     """Cross-validate the three settings; returns the summary."""
-    for name in ("hidden", "steps", "folds", "seeds", "dim", "w2v_epochs"):
-        if config.__getattribute__(name) < 1:
-            raise ValueError(f"`{name}` must be a positive integer; got {getattr(config, name)}")
-    if config.folds < 2:
-        raise ValueError(f"`folds` must be at least 2; got {config.folds}")
+    for name in ("hidden", "steps", "folds", "seeds", "dim", "w2v_epochs", "w2v_min_count"):
+        _checks.positive_int(name, getattr(config, name))
+    _checks.one_of("cell", config.cell, cell.KINDS)
     texts, labels = word_corpora.polarity(config.data or None)
+    if not 2 <= config.folds <= len(texts):
+        raise ValueError(f"`folds` must be at least 2 and at most the {len(texts)} sentences (each fold tests "
+                         f"some); got {config.folds}")
     labels = np.asarray(labels, np.int32)
+    t0 = time.perf_counter()
+    vectors, source = pretrained_vectors(config, log)  # before the run folder is cleared: it may fail
     out = experiment.prepare_run_dir(config.out, resume=False)
     experiment.write_json(out / "config.json", dataclasses.asdict(config))
-    t0 = time.perf_counter()
-    vectors, source = pretrained_vectors(config, log)
     vocab = Vocab.build([w for t in texts for w in t], specials=("<pad>", "<unk>"))
     E_pre, known = embedding_matrix(vocab, vectors, jax.random.PRNGKey(config.seed + 7))
     task_words = len(vocab) - 2

@@ -13,8 +13,9 @@ Default: the 452,944-word English Wikipedia sample of gensim's test data (tokeni
 WikiCorpus; without gensim, the embedded "pydocs" corpus), dim 100, window 5, 5 negatives, sample
 1e-3, min count 5, 5 epochs, batches of 2048 examples at lr 0.13 with ÷√k per-row scaling — the
 settings that matched or beat gensim's best alpha in benchmarks/README.md.
-Expected: WordSim353 ρ ≈ 0.50-0.52, SimLex-999 ρ ≈ 0.24-0.25, analogies ≈ 3.3% (the corpus is far
-too small for analogies: gensim reaches ≈ 2.6-3.2%). Run folder: runs/word2vec (see
+Expected (seeds 0-5 on a CPU): WordSim353 ρ 0.49-0.57 (0.569 at the default seed 0, mean 0.52),
+SimLex-999 ρ 0.23-0.27, analogies 2.9-3.6% (the corpus is far too small for analogies: gensim
+reaches ≈ 2.3-2.8%). Run folder: runs/word2vec (see
 `jaxseq.embedding_runs`), with checkpoint.msgpack written after every epoch: `--resume` continues
 a stopped run to the vectors the whole run would have given (a checkpoint of another corpus or
 config is refused, naming what differs; --out, --progress, --pictures and --cache-words may change).
@@ -29,7 +30,7 @@ from jaxseq import embedding_runs, experiment, word2vec, word_corpora
 class Config(word2vec.Word2VecConfig):
     """word2vec word vectors (see the module docstring)."""
 
-    corpus: str = "enwiki-sample"
+    corpus: str = "enwiki-sample"  # a name (enwiki-sample, default, pydocs, wikitext-2, ...) or a text file, a sentence a line
     max_words: int = 0  # > 0: only the first sentences, up to this many words
     out: str = "runs/word2vec"
     pictures: bool = True
@@ -49,18 +50,19 @@ PRESETS = {
 def train(config: Config, *, log=print):
     """Train, save and evaluate; returns (word2vec.Result, summary)."""
     word2vec.check_config(config)
-    sentences = word_corpora.sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
-    out, start, save = embedding_runs.open_run(config, word2vec.Checkpoint, {"params": word2vec.Params}, log)
+    source = word_corpora.open_sentences(config.corpus, max_words=config.max_words, fallback_to_embedded=True)
+    sentences = source.sentences
     fields = {f.name for f in dataclasses.fields(word2vec.Word2VecConfig)}
     core = word2vec.Word2VecConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in fields})
-    result = word2vec.train(sentences, core, log=log, progress=config.progress, on_epoch=save, resume=start)
+    with embedding_runs.open_run(config, word2vec.Checkpoint, {"params": word2vec.Params}, log) as (out, start, save):
+        result = word2vec.train(sentences, core, log=log, progress=config.progress, on_epoch=save, resume=start)
     result.vocab.save(out / "vocab.json")
     log(f"{len(result.vocab):,} words; {result.words_per_s:,.0f} corpus words/s over {result.wall_s:.1f} s")
     summary = embedding_runs.finish_run(
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
         title=f"word2vec {config.model}, {config.loss}",
         extra={"words_per_s": result.words_per_s, "wall_s": result.wall_s, "final_loss": result.history[-1]["loss"],
-               "corpus": config.corpus, "corpus_words": result.history[-1]["words"],
+               "corpus": source.name, "corpus_words": result.history[-1]["words"],
                "resumed_after_epoch": start.epoch if start else 0})  # words/s and wall_s: this process's epochs
     return result, summary
 

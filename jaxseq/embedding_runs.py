@@ -12,11 +12,12 @@ evaluation figures, neighbours, pictures and summary.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
 
 import jax
 from flax import serialization
@@ -91,23 +92,30 @@ def finish_run(out: Path, vectors: WordVectors, *, history: Sequence[dict], conf
 CKPT = "checkpoint.msgpack"
 
 
+@contextlib.contextmanager
 def open_run(config: Any, kind: type, arrays: dict, log: Callable[[str], Any] = print
-             ) -> tuple[Path, Optional[Any], Callable[[Any], None]]:
-    """(the run folder `config.out`, the `kind` checkpoint in it to resume from with `config.resume`,
-    else None, a function that saves a `kind` checkpoint there). `arrays` maps the checkpoint's array
-    fields to their types (see `load_checkpoint`). A new run's folder is cleared and gets config.json;
-    a resumed run's keeps its original one."""
-    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
+             ) -> Iterator[tuple[Path, Optional[Any], Callable[[Any], None]]]:
+    """``with open_run(...) as (out, start, save):`` the run folder `config.out`, the `kind` checkpoint
+    in it to resume from with `config.resume` (else None), and a function that saves a `kind`
+    checkpoint there. `arrays` maps the checkpoint's array fields to their types (see
+    `load_checkpoint`). A new run's folder gets config.json; an earlier run there is deleted once the
+    new one saves its first checkpoint or the block ends, and left as it was if the block fails before
+    (a corpus with no word above min_count, say: `experiment.run_folder`). A resumed run's folder keeps
+    its original config.json."""
+    with experiment.run_folder(config.out, resume=config.resume, checkpoint_name=CKPT) as folder:
+        out = folder.path
 
-    def save(ckpt: Any) -> None:
-        save_checkpoint(out / CKPT, ckpt, list(arrays))
+        def save(ckpt: Any) -> None:
+            save_checkpoint(out / CKPT, ckpt, list(arrays))
+            folder.keep()
 
-    if not config.resume:
-        experiment.write_json(out / "config.json", dataclasses.asdict(config))
-        return out, None, save
-    start = load_checkpoint(out / CKPT, kind, arrays)  # train checks that the corpus and config are its
-    log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
-    return out, start, save
+        if not config.resume:
+            experiment.write_json(out / "config.json", dataclasses.asdict(config))
+            yield out, None, save
+            return
+        start = load_checkpoint(out / CKPT, kind, arrays)  # train checks that the corpus and config are its
+        log(f"resuming {out} after epoch {start.epoch} of {config.epochs}")
+        yield out, start, save
 
 
 def save_checkpoint(path: Path, ckpt: NamedTuple, arrays: Sequence[str]) -> None:

@@ -14,15 +14,18 @@ an unknown flag or preset is an error, not a silent default.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
+import inspect
 import json
 import math
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -31,6 +34,27 @@ from jaxseq._files import save_figure_atomic, write_text_atomic
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+_FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
+
+
+def _field_comments(cls) -> dict:
+    """{field: its end-of-line comment} from the source of `cls` and the dataclasses it extends (the
+    comments are the fields' documentation; they become the --help of each flag). {} without source."""
+    comments: dict = {}
+    for klass in reversed(cls.__mro__):  # a subclass's comment wins
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for line in source.splitlines():
+            m = _FIELD_LINE.match(line)
+            if m:
+                comments[m.group(1)] = m.group(2).replace("%", "%%")  # argparse formats help with %
+    return comments
 
 
 def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[str, Mapping[str, Any]] = (),
@@ -42,10 +66,11 @@ def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[
     if presets:
         parser.add_argument("--preset", choices=sorted(presets), default=None,
                             help="a named set of overrides, applied before the other flags")
+    comments = _field_comments(cls)
     for f in dataclasses.fields(cls):
         default = f.default
         kind = type(default) if default is not None else str
-        help_text = f.metadata.get("help", "")
+        help_text = f.metadata.get("help", "") or comments.get(f.name, "")
         if kind is bool:
             parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None,
                                 help=f"{help_text} (default: {default})".strip())
@@ -61,6 +86,31 @@ def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[
         values.update(presets[preset])
     values.update({k: v for k, v in args.items() if v is not None})
     return cls(**values)
+
+
+def parse_overrides(cls, text: str, *, flag: str) -> dict:
+    """``"lr=0.15,batch=2048"`` → {"lr": 0.15, "batch": 2048} for fields of the dataclass `cls`, each
+    value converted to its field's type; an unknown field or a value that does not convert is a
+    ValueError naming `flag` (e.g. "--set")."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out: dict = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or key not in fields:
+            raise ValueError(f"{flag}: expected name=value pairs of {cls.__name__}'s fields ({', '.join(fields)}); "
+                             f"got {item!r}")
+        kind = type(fields[key].default)
+        try:
+            if kind is bool:
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(value)
+                out[key] = value.lower() in ("true", "1")
+            else:
+                out[key] = kind(value)
+        except ValueError:
+            raise ValueError(f"{flag}: {key} must be of type {kind.__name__} (its default is "
+                             f"{fields[key].default!r}); got {value!r}") from None
+    return out
 
 
 def config_to_dict(config) -> dict:
@@ -151,18 +201,58 @@ def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: st
     """Make the run folder. Without ``resume`` an earlier run there is cleared (one notice) — only a
     run folder (one holding the config.json every run writes first): any other non-empty folder is an
     error, never deleted. With ``resume`` the folder must hold a checkpoint."""
+    with run_folder(out, resume=resume, checkpoint_name=checkpoint_name) as folder:
+        return folder.path
+
+
+class RunFolder:
+    """A run folder opened by `run_folder`; `keep()` makes the new run final (the earlier one is deleted)."""
+
+    def __init__(self, path: Path, earlier: Optional[Path]):
+        self.path, self.earlier = path, earlier
+
+    def keep(self) -> None:
+        """Delete the earlier run set aside (call once the new run holds something worth keeping, e.g.
+        its first checkpoint); idempotent."""
+        if self.earlier is not None:
+            shutil.rmtree(self.earlier, ignore_errors=True)
+            self.earlier = None
+
+
+@contextlib.contextmanager
+def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "checkpoint.msgpack"
+               ) -> Iterator[RunFolder]:
+    """`prepare_run_dir` for the body of a run that may still fail on its input (a corpus with no
+    word above min_count, say): an earlier run in `out` is moved aside to a hidden sibling, not
+    deleted; it is deleted when the block ends or at ``folder.keep()``, and put back as it was if the
+    block raises before either."""
     out = Path(out)
     if resume:
         if not (out / checkpoint_name).is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {out / checkpoint_name}; run without --resume first")
-        return out
+        yield RunFolder(out, None)
+        return
     if out.exists() and not out.is_dir():
         raise ValueError(f"`out` must be a folder; {out} is a file")
+    earlier = None
     if out.exists() and any(out.iterdir()):
         if not (out / "config.json").is_file():
             raise ValueError(f"`out` = {out} is not empty and is not a run folder (no config.json): refusing to "
                              "clear it; pick a new or empty folder")
         print(f"note: clearing the earlier run in {out} (pass --resume to continue it)", file=sys.stderr)
-        shutil.rmtree(out)
+        earlier = out.parent / f".{out.name}.earlier-run"
+        if earlier.exists():  # left by a process that was killed
+            shutil.rmtree(earlier)
+        os.replace(out, earlier)
     out.mkdir(parents=True, exist_ok=True)
-    return out
+    folder = RunFolder(out, earlier)
+    try:
+        yield folder
+    except BaseException:
+        if folder.earlier is not None:
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(folder.earlier, out)
+            print(f"note: the run failed before writing a checkpoint; the earlier run in {out} is back as it was",
+                  file=sys.stderr)
+        raise
+    folder.keep()

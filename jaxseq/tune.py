@@ -1,7 +1,7 @@
 """The scan's unroll factor, measured rather than guessed: ``unroll(..., unroll="auto")``.
 
 The best factor depends on the shape and the device (on an H100 the hoisted LSTM at 100×256×1024
-wants 4, at 512×32×256 wants 32 or more: see ANCHORS.md), so `best_unroll` compiles the training
+wants 4, at 512×32×256 wants 32 or more: see benchmarks/README.md), so `best_unroll` compiles the training
 computation — forward and backward of the mean squared outputs — for each candidate factor, times
 each once (median of ``repeats`` runs after a warm-up) on random inputs of the same shapes and dtypes,
 and caches the winner per (device kind, cell, shapes, dtypes, options) for the life of the process.

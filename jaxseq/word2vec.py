@@ -24,7 +24,7 @@ A row hit k times in one step — "the" as a target, a frequent word as a negati
 of its k gradients multiplied by ``1/√k`` (``row_scale="sqrt"``, the default for both matrices),
 ``1/k`` (``"mean"``) or 1 (``"sum"``, plain SGD); sequential SGD would apply those k updates one
 after another, and at large batches the plain sum overshoots while the mean starves frequent words
-(/work/shared/ANCHORS.md, word2vec section). The input and the output rows have their own rule
+(benchmarks/README.md, "What keeps quality at large batches"). The input and the output rows have their own rule
 (`row_scale`, `output_row_scale`; k counts an example's negatives with their weights). The
 examples of a step are drawn in random order from a chunk of the corpus: consecutive examples
 share centres and topics, and batches taken in corpus order learn far less (WordSim353 ρ 0.16
@@ -107,27 +107,27 @@ class Word2VecConfig:
     """Hyperparameters of `train`. The defaults are the settings benchmarked against gensim in
     benchmarks/README.md (skip-gram, negative sampling, dim 100, window 5, K = 5)."""
 
-    model: str = "skipgram"  # or "cbow"
-    loss: str = "negative"  # or "hierarchical", "softmax"
-    dim: int = 100
-    window: int = 5
+    model: str = "skipgram"  # "skipgram" or "cbow"
+    loss: str = "negative"  # "negative" (sampling), "hierarchical" (softmax) or "softmax" (full)
+    dim: int = 100  # e, the size of a word vector
+    window: int = 5  # the largest window: each centre's is drawn from 1 .. window words a side
     negative: int = 5  # K, negatives per example
     neg_group: int = 1  # examples sharing one set of negative draws (1: word2vec.c, a fresh set per example)
     neg_draws: int = 0  # negatives drawn per group, each weighted K / neg_draws (0: = negative)
-    sample: float = 1e-3  # 0: no subsampling
-    min_count: int = 5
-    max_vocab: int = 0  # 0: no cap
+    sample: float = 1e-3  # s, the subsampling threshold of frequent words (0: none)
+    min_count: int = 5  # words seen fewer times are dropped
+    max_vocab: int = 0  # keep at most this many words, the most frequent (0: no cap)
     epochs: int = 5
-    lr: float = 0.13
-    min_lr_frac: float = 1e-4
-    batch: int = 2048
+    lr: float = 0.13  # the first learning rate, falling linearly towards 0 over the run
+    min_lr_frac: float = 1e-4  # the floor of the learning rate, a fraction of lr
+    batch: int = 2048  # examples per step
     row_scale: str = "sqrt"  # input rows hit k times in a step: "sqrt" (÷√k), "mean" (÷k), "sum"
-    output_row_scale: str = "sqrt"
+    output_row_scale: str = "sqrt"  # the same for output rows
     steps_per_call: int = 32  # steps scanned inside one jitted call
-    chunk_words: int = 1_000_000
+    chunk_words: int = 1_000_000  # corpus words read (and examples built) at a time
     cache_words: int = 50_000_000  # corpora up to this size are read and encoded once, then kept as ids (0: never)
     pipeline: str = "auto"  # examples built by "host" NumPy or on the "device" (jaxseq.word2vec_pipeline); auto: host on CPU
-    seed: int = 0
+    seed: int = 0  # the same seed gives the same vectors (bit for bit on a CPU)
 
 
 class Params(NamedTuple):
@@ -201,8 +201,11 @@ def iter_sentences(sentences: Sentences, *, max_len: int = MAX_SENTENCE) -> Iter
 
         def lines():
             with open(path, encoding="utf-8") as f:
-                for line in f:
-                    yield line.split()
+                try:
+                    for line in f:
+                        yield line.split()
+                except UnicodeDecodeError as e:
+                    raise not_utf8(path, e) from None
 
         it: Iterable = lines()
     elif callable(sentences):
@@ -220,6 +223,22 @@ def iter_sentences(sentences: Sentences, *, max_len: int = MAX_SENTENCE) -> Iter
         tokens = s.split() if isinstance(s, str) else list(s)
         for i in range(0, len(tokens), max_len):
             yield tokens[i:i + max_len]
+
+
+def not_utf8(path: str, error: UnicodeDecodeError) -> ValueError:
+    """The error for a corpus file that is not UTF-8: the path, the first bad line and the fix."""
+    with open(path, "rb") as f:
+        line_no = next((n for n, raw in enumerate(f, start=1) if not _decodes(raw)), "?")
+    return ValueError(f"{path}, line {line_no}: not UTF-8 text ({error.reason}); "
+                      f"corpus files must be UTF-8: re-encode it (e.g. iconv -f latin1 -t utf-8)")
+
+
+def _decodes(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 0) -> tuple[Vocab, np.ndarray]:

@@ -21,11 +21,11 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Union
+from typing import Any, NamedTuple, Union
 
 from jaxseq import corpora
 
-__all__ = ["simple_tokens", "sentences", "enwiki_sample_path", "polarity", "NAMES"]
+__all__ = ["simple_tokens", "sentences", "open_sentences", "Source", "enwiki_sample_path", "polarity", "NAMES"]
 
 ENWIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 NAMES = ("enwiki-sample", "default", "pydocs", *corpora.CORPORA)
@@ -65,12 +65,19 @@ def enwiki_sample_path(cache: Union[str, os.PathLike, None] = None) -> Path:
     return path
 
 
-def sentences(name_or_path: Union[str, os.PathLike] = "enwiki-sample", *, max_words: int = 0,
-              fallback_to_embedded: bool = False):
-    """A sentence source for `word2vec.train` / `glove.train`: a path (streamed) or a list of token lists.
+class Source(NamedTuple):
+    """What `open_sentences` found: the sentences and the name of the corpus they are."""
+    sentences: Any  # a path (streamed) or a list of token lists, for `word2vec.train` / `glove.train`
+    name: str  # the corpus used: the name or path asked for, or the embedded corpus's name after a fallback
 
-    With `fallback_to_embedded`, an unavailable "enwiki-sample" (no gensim) or named corpus falls
-    back to the embedded corpus with one line on stderr.
+
+def open_sentences(name_or_path: Union[str, os.PathLike] = "enwiki-sample", *, max_words: int = 0,
+                   fallback_to_embedded: bool = False) -> Source:
+    """The sentences of a corpus by name or path, with the name of the corpus actually used.
+
+    With `fallback_to_embedded`, the default "enwiki-sample" falls back to the embedded corpus when
+    it is unavailable (no gensim), with one line on stderr. A corpus named otherwise loads or fails
+    (`corpora.CorpusUnavailableError` naming where to put its files): never another corpus.
     """
     name = os.fspath(name_or_path)
     if name == "enwiki-sample":
@@ -80,15 +87,21 @@ def sentences(name_or_path: Union[str, os.PathLike] = "enwiki-sample", *, max_wo
             if not fallback_to_embedded:
                 raise
             print(f"jaxseq: {e}; using the embedded corpus {corpora.EMBEDDED!r} instead", file=sys.stderr)
-            return sentences("default", max_words=max_words)
-        return _head(path, max_words) if max_words else path
+            return open_sentences(corpora.EMBEDDED, max_words=max_words)
+        return Source(_head(path, max_words) if max_words else path, name)
     if name in corpora.known_names():
-        corpus = corpora.load_corpus(name, fallback_to_embedded=fallback_to_embedded, progress=False)
+        corpus = corpora.load_corpus(name, progress=False)
         lines = (simple_tokens(line) for line in corpus.train.splitlines())
-        return _take([t for t in lines if t], max_words)
+        return Source(_take([t for t in lines if t], max_words), corpora.EMBEDDED if name == corpora.DEFAULT else name)
     if os.path.isfile(name):
-        return _head(name, max_words) if max_words else name
+        return Source(_head(name, max_words) if max_words else name, name)
     raise ValueError(f"`corpus` must be one of {NAMES} or an existing text file; got {name!r}")
+
+
+def sentences(name_or_path: Union[str, os.PathLike] = "enwiki-sample", *, max_words: int = 0,
+              fallback_to_embedded: bool = False):
+    """`open_sentences(...).sentences`: a path (streamed) or a list of token lists."""
+    return open_sentences(name_or_path, max_words=max_words, fallback_to_embedded=fallback_to_embedded).sentences
 
 
 def _take(lines: list, max_words: int) -> list:
@@ -104,15 +117,20 @@ def _take(lines: list, max_words: int) -> list:
 
 
 def _head(path, max_words: int) -> list:
+    from jaxseq.word2vec import not_utf8
+
     out, n = [], 0
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            tokens = line.split()[: max_words - n]
-            if tokens:
-                out.append(tokens)
-                n += len(tokens)
-            if n >= max_words:
-                break
+        try:
+            for line in f:
+                tokens = line.split()[: max_words - n]
+                if tokens:
+                    out.append(tokens)
+                    n += len(tokens)
+                if n >= max_words:
+                    break
+        except UnicodeDecodeError as e:
+            raise not_utf8(os.fspath(path), e) from None
     return out
 
 

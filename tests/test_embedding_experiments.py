@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ ROOT = pathlib.Path(__file__).parent.parent
 def load_experiment(name):
     spec = importlib.util.spec_from_file_location(f"experiment_{name}", ROOT / "experiments" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would (inspect reads the source of its classes through it)
     spec.loader.exec_module(module)
     return module
 
@@ -166,3 +168,73 @@ def test_a_bad_flag_leaves_the_earlier_run_folder_alone(tmp_path):
         with pytest.raises(ValueError, match="`dim`"):
             module.main(["--preset", "tiny", "--dim", "0", "--out", str(out)])
         assert (out / "vectors.txt").exists()
+
+
+def test_a_run_that_fails_on_its_data_leaves_the_earlier_run_as_it_was(tmp_path, capsys):
+    """The run folder is cleared only once the new run has a checkpoint (or ends): a run refused for
+    its corpus or flags leaves the earlier run's files in place."""
+    w2v, glove = load_experiment("word2vec"), load_experiment("glove")
+    out = tmp_path / "run"
+    w2v.main(["--preset", "tiny", "--out", str(out)])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for module in (w2v, glove):
+        with pytest.raises(ValueError, match="above every word count"):
+            module.main(["--preset", "tiny", "--min-count", "100000", "--out", str(out)])
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert "is back as it was" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # nothing left aside
+    glove.main(["--preset", "tiny", "--out", str(out)])  # a run that works replaces it
+    assert json.loads((out / "config.json").read_text())["x_max"] == 10.0
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_the_corpus_recorded_is_the_one_trained_on(tmp_path, monkeypatch):
+    """A named corpus that cannot be had fails (it is not swapped for another); the default one falls
+    back to the embedded corpus without gensim, and summary.json names the corpus actually used."""
+    from jaxseq import corpora
+
+    monkeypatch.setenv("JAXSEQ_DATA", str(tmp_path / "empty-cache"))
+    def offline(url, *args, **kwargs):
+        raise corpora.DownloadError(url, "offline")
+
+    monkeypatch.setattr(corpora, "download", offline)
+    with pytest.raises(corpora.CorpusUnavailableError, match="wikitext-2"):
+        word_corpora.open_sentences("wikitext-2")
+    source = word_corpora.open_sentences("default", max_words=100)
+    assert source.name == "pydocs" and 0 < sum(map(len, source.sentences)) <= 100
+    w2v = load_experiment("word2vec")
+    summary = w2v.main(["--preset", "tiny", "--out", str(tmp_path / "w")])  # tiny: corpus "default"
+    assert summary["corpus"] == "pydocs"
+
+
+def test_sentiment_checks_its_flags_before_clearing_the_run(tmp_path):
+    sentiment = load_experiment("sentiment")
+    data = tmp_path / "five.txt"
+    data.write_text("".join(f"__label__{'pos' if i % 2 else 'neg'} sentence number {i}\n" for i in range(5)))
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "results.md").write_text("earlier")
+    for flags, error, match in [(["--folds", "10"], ValueError, "`folds` must be at least 2 and at most the 5"),
+                                (["--cell", "LSTM"], ValueError, "`cell` must be one of"),
+                                (["--vectors", str(tmp_path / "none.txt")], FileNotFoundError, "--vectors: no file")]:
+        with pytest.raises(error, match=match):
+            sentiment.main(["--preset", "tiny", "--data", str(data), "--out", str(out)] + flags)
+        assert (out / "results.md").read_text() == "earlier"
+
+
+def test_flags_have_help_from_the_config_comments_and_overrides_are_checked():
+    from jaxseq import experiment, word2vec
+
+    w2v = load_experiment("word2vec")
+    with pytest.raises(SystemExit):
+        experiment.parse_config(w2v.Config, ["--help"])
+    comments = experiment._field_comments(w2v.Config)
+    assert comments["model"] == '"skipgram" or "cbow"'  # inherited from Word2VecConfig
+    assert comments["corpus"].startswith("a name")  # the experiment's own field
+    assert experiment.parse_overrides(word2vec.Word2VecConfig, "lr=0.2, batch=64,model=cbow", flag="--set") == {
+        "lr": 0.2, "batch": 64, "model": "cbow"}
+    for text, match in [("foo=1", "--set: expected name=value pairs"), ("lr", "--set: expected name=value"),
+                        ("cache_words=5e7", "--set: cache_words must be of type int")]:
+        with pytest.raises(ValueError, match=match):
+            experiment.parse_overrides(word2vec.Word2VecConfig, text, flag="--set")
