@@ -18,7 +18,10 @@ def shape_of(x: Any) -> tuple[int, ...]:
 
 
 def dtype_of(x: Any):
-    return jnp.result_type(x)
+    try:
+        return jnp.result_type(x)
+    except TypeError:  # a Python list or tuple of numbers
+        return np.asarray(x).dtype
 
 
 def floating(name: str, x: Any) -> None:
@@ -94,6 +97,16 @@ def cell_params(params: Any, gates_x: int, gates_a: int, extra: Sequence[tuple[s
             raise ValueError(f"`params.{field}` must have shape {layout} = {shape} (hidden size {h} from "
                              f"params.w_aa); got {tuple(np.shape(getattr(params, field)))}")
     return h
+
+
+def lengths_within(name: str, lengths: Any, t: int) -> None:
+    """Concrete sequence lengths must lie in [0, t] (t time steps); traced ones are not checked."""
+    if isinstance(lengths, jax.core.Tracer) or np.size(lengths) == 0:
+        return
+    a = np.asarray(lengths)
+    lo, hi = int(a.min()), int(a.max())
+    if lo < 0 or hi > t:
+        raise ValueError(f"`{name}` must lie in [0, {t}] (the number of time steps); got lengths from {lo} to {hi}")
 
 
 def nonnegative_int(name: str, value: Any) -> None:

@@ -13,6 +13,8 @@ carry for the next; the loop that uses it is
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from jaxseq import _checks
@@ -52,3 +54,23 @@ def stream_batches(ids, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.n
     xs = rows[:, :span].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
     ys = rows[:, 1 : span + 1].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
     return np.ascontiguousarray(xs), np.ascontiguousarray(ys)
+
+
+def stream_remainder(ids, batch_size: int, seq_len: int) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The tokens of each row that `stream_batches` leaves after its last window, as one more window
+    padded to ``seq_len``: ``(x, y, mask)`` each ``(batch_size, seq_len)``, mask True on the r < seq_len
+    real positions; None when r = 0. With it an evaluation scores every token of the stream as a
+    target but the first of each row and the ``len(ids) % batch_size`` past the last whole row."""
+    xs, _ = stream_batches(ids, batch_size, seq_len)
+    ids = np.asarray(ids)
+    row_len = len(ids) // batch_size
+    rows = ids[: batch_size * row_len].reshape(batch_size, row_len).astype(np.int32)
+    span = xs.shape[0] * seq_len
+    r = row_len - 1 - span
+    if r == 0:
+        return None
+    x = np.zeros((batch_size, seq_len), np.int32)
+    y = np.zeros((batch_size, seq_len), np.int32)
+    mask = np.zeros((batch_size, seq_len), bool)
+    x[:, :r], y[:, :r], mask[:, :r] = rows[:, span:span + r], rows[:, span + 1:span + 1 + r], True
+    return x, y, mask

@@ -1,7 +1,8 @@
 """The LSTM through cuDNN (`jax.experimental.rnn.lstm`): ``unroll(lstm.step, ..., impl="cudnn")``.
 
 Where it applies: an NVIDIA GPU (jax's CUDA plugin registers the kernels), float32 inputs, params and
-carry, and either no padding or right padding given as ``lengths`` (each length ≥ 1). A general
+carry, and either no padding or right padding given as ``lengths`` (a length-0 sequence keeps its
+initial carry and has zero outputs, as in `jaxseq.unroll`, whatever cuDNN makes of it). A general
 ``mask``, ``return_carries``, ``remat``, ``hoist=False`` and any ``compute_dtype`` other than float32
 are refused with an error naming the option; jax's cuDNN wrapper has no bfloat16 path. The path is
 never chosen by ``impl="auto"``.
@@ -103,4 +104,9 @@ def unroll(params: lstm.Params, carry: lstm.Carry, xs: Array, lengths: Optional[
     if reverse:
         y = _flip_within_lengths(y, seq)
     ys = jnp.swapaxes(y, 0, 1).reshape(t, *batch, h)
-    return lstm.Carry(h_n.reshape(*batch, h), c_n.reshape(*batch, h)), ys
+    final = lstm.Carry(h_n.reshape(*batch, h), c_n.reshape(*batch, h))
+    if lengths is not None:  # a sequence of no steps keeps its initial carry, as `unroll`'s does
+        empty = (seq == 0).reshape(*batch, 1)
+        final = lstm.Carry(*(jnp.where(empty, c0, c1) for c0, c1 in zip(carry, final)))
+        ys = jnp.where(empty[None], 0.0, ys)
+    return final, ys

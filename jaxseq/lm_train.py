@@ -175,26 +175,33 @@ def make_steps(config: LMConfig, optimizer):
         return tbptt(state, carry, x, y, jax.random.fold_in(key, state.step))
 
     @jax.jit
-    def eval_step(params, carry, x, y):
-        loss, carry = lm.loss(params, carry, x.T, y.T, reduction="sum", unroll=config.unroll)
+    def eval_step(params, carry, x, y, mask):
+        loss, carry = lm.loss(params, carry, x.T, y.T, mask=mask.T, reduction="sum", unroll=config.unroll)
         return loss, carry
 
     return train_step, eval_step
 
 
 def evaluate(eval_step, params, ids: np.ndarray, config: LMConfig) -> float:
-    """Mean next-token cross-entropy (nats) over an id stream, carry passed between windows."""
+    """Mean next-token cross-entropy (nats) over an id stream in `batch` rows, carry passed between
+    windows: every token is a target but the first of each row and the < batch past the last whole row
+    (a last, shorter window of each row is padded and masked: one compiled shape)."""
     if config.max_eval_tokens:
         ids = ids[: config.max_eval_tokens + 1]
     batch = max(1, min(config.batch, (len(ids) - 1) // 2))
     seq_len = max(1, min(config.seq_len, (len(ids) // batch) - 1))
     xs, ys = batching.stream_batches(ids, batch, seq_len)
+    windows = [(x, y, np.ones(x.shape, bool)) for x, y in zip(xs, ys)]
+    tail = batching.stream_remainder(ids, batch, seq_len)
+    if tail is not None:
+        windows.append(tail)
     carry = lm.init_carry(params, (batch,))
-    total = 0.0
-    for x, y in zip(xs, ys):
-        loss, carry = eval_step(params, carry, x, y)
+    total, n = 0.0, 0
+    for x, y, mask in windows:
+        loss, carry = eval_step(params, carry, x, y, mask)
         total += float(loss)
-    return total / xs.size
+        n += int(mask.sum())
+    return total / n
 
 
 # --------------------------------------------------------------------------------------------------

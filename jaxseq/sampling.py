@@ -56,15 +56,19 @@ def filter_logits(logits: Array, *, top_k: Optional[int] = None, top_p: Optional
 
 def draw(key, logits: Array, *, temperature: float = 1.0, top_k: Optional[int] = None,
          top_p: Optional[float] = None) -> Array:
-    """One token id per row of logits (..., v)."""
+    """One token id per row of logits (..., v). The temperature may be traced (jit, vmap over it)."""
     check_options(logits.shape[-1], temperature, top_k, top_p)
-    if temperature == 0:
-        return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-    z = filter_logits(logits / temperature, top_k=top_k, top_p=top_p)
-    return jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
+    greedy = jnp.argmax(logits, axis=-1).astype(jnp.int32)
+    if not isinstance(temperature, jax.core.Tracer) and temperature == 0:
+        return greedy
+    # shifted so that the largest logit is 0: z / τ cannot overflow to +inf for a tiny τ (τ → 0 is argmax)
+    shifted = logits - jnp.max(logits, axis=-1, keepdims=True)
+    safe_t = jnp.where(temperature > 0, temperature, 1.0)
+    z = filter_logits(shifted / safe_t, top_k=top_k, top_p=top_p)
+    drawn = jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
+    return jnp.where(temperature > 0, drawn, greedy)
 
 
-@functools.partial(jax.jit, static_argnames=("length", "num_samples", "temperature", "top_k", "top_p", "exclude"))
 def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: float = 1.0,
            top_k: Optional[int] = None, top_p: Optional[float] = None, num_samples: int = 1,
            exclude: tuple[int, ...] = ()) -> Array:
@@ -73,7 +77,17 @@ def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: f
     Returns (num_samples, length) int32 ids (the prompt not included). The same key gives the same
     samples. Ids in ``exclude`` are never drawn (their logits are −inf before the temperature, top-k
     and top-p), e.g. a character model's ``<unk>`` and ``<eos>``, which its text never contains.
+    A concrete prompt's ids must lie in [0, v) (checked here, before the compiled part).
     """
+    _checks.integer("prompt", prompt)
+    _checks.ids_below("prompt", prompt, lm.vocab_size(params))
+    return _sample(params, prompt, length, key=key, temperature=temperature, top_k=top_k, top_p=top_p,
+                   num_samples=num_samples, exclude=tuple(exclude))
+
+
+@functools.partial(jax.jit, static_argnames=("length", "num_samples", "temperature", "top_k", "top_p", "exclude"))
+def _sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: float, top_k: Optional[int],
+            top_p: Optional[float], num_samples: int, exclude: tuple[int, ...]) -> Array:
     _checks.integer("prompt", prompt)
     _checks.rank_at_least("prompt", prompt, 1, "(prompt_length,)")
     if prompt.ndim != 1 or prompt.shape[0] == 0:

@@ -68,6 +68,7 @@ def resolve_mask(xs: Array, mask: Optional[Array], lengths: Optional[Array]) -> 
     if lengths is not None:
         _checks.integer("lengths", lengths)
         _checks.same_shape("lengths", lengths, batch, "xs.shape[1:-1] (the batch shape)")
+        _checks.lengths_within("lengths", lengths, t)
         return lengths_to_mask(lengths, t)
     if mask is not None:
         _checks.same_shape("mask", mask, (t, *batch), "(time, *batch) = xs.shape[:-1]")

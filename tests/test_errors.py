@@ -147,3 +147,17 @@ def test_a_traced_dropout_rate_is_refused_by_name():
     carries = stack.init_carry(lstm.init_carry, deep, (3,))
     with pytest.raises(ValueError, match="`dropout_rate` must be a Python float"):
         jax.jit(lambda r: stack.unroll(lstm.step, deep, carries, XS, dropout_rate=r, key=KEY)[1])(0.1)
+
+
+def test_lengths_outside_the_time_axis_or_as_a_list():
+    p = rnn.init(jax.random.PRNGKey(0), 2, 3)
+    xs = jnp.ones((7, 3, 2))
+    carry = rnn.init_carry(p, (3,))
+    for bad in ([12, 3, 1], [-2, 3, 1]):  # taken as 7 and as 0 before
+        with pytest.raises(ValueError, match=r"`lengths` must lie in \[0, 7\]"):
+            jaxseq.unroll(rnn.step, p, carry, xs, lengths=jnp.array(bad))
+    final, ys = jaxseq.unroll(rnn.step, p, carry, xs, lengths=[7, 3, 1])  # a list is fine
+    with pytest.raises(TypeError, match="`lengths` must hold integer ids"):
+        jaxseq.unroll(rnn.step, p, carry, xs, lengths=[7.0, 3.0, 1.0])
+    with pytest.raises(TypeError, match="`ids` must hold integer ids"):
+        embedding.lookup(embedding.init(jax.random.PRNGKey(0), 4, 2), [1.5])

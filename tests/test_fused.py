@@ -194,7 +194,8 @@ def test_cudnn_packing_padding_and_reverse_against_lstm_ref():
     @jax.jit
     def run(params, carry, xs):
         out = []
-        for lengths, reverse in ((None, False), (LENGTHS, False), (LENGTHS, True)):
+        empty = jnp.array([T, 0, 2])  # a sequence of no steps keeps its initial carry
+        for lengths, reverse in ((None, False), (LENGTHS, False), (LENGTHS, True), (empty, False), (empty, True)):
             ref = _loss_and_grads(step, params, carry, xs, impl="scan", lengths=lengths, reverse=reverse)
 
             def loss(p, c, x):

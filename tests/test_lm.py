@@ -389,3 +389,35 @@ def test_a_masked_step_with_nan_logits_has_zero_gradient():
     logits = jnp.array([[2.0, 1.0, 0.0], [jnp.nan, jnp.nan, jnp.nan]])
     g = jax.grad(lambda z: losses.sequence_cross_entropy(z, jnp.array([0, 0]), jnp.array([True, False])))(logits)
     assert bool(jnp.all(jnp.isfinite(g))) and bool(jnp.all(g[1] == 0))
+
+
+def test_prompt_ids_are_checked_and_a_tiny_or_traced_temperature_works():
+    params = _model()  # 17 tokens
+    for bad in (17, 10 ** 6, -3):  # NaN logits, or −3 taken for id 14, if unchecked
+        with pytest.raises(ValueError, match=r"`prompt` must hold ids in \[0, 17\)"):
+            sampling.sample(params, jnp.array([1, bad]), 4, key=KEY)
+    logits = jnp.array([[1.0, 3.0, 2.0]])
+    for t in (1e-3, 1e-30, 1e-39):  # logits / τ overflowed to +inf and the first token won at 1e-39
+        draws = {int(sampling.draw(jax.random.PRNGKey(s), logits, temperature=t)[0]) for s in range(20)}
+        assert draws == {1}
+    traced = jax.jit(lambda t, k: sampling.draw(k, logits, temperature=t))
+    assert int(traced(0.0, KEY)[0]) == 1  # τ = 0 is argmax, traced too
+    many = jax.vmap(lambda k: traced(5.0, k))(jax.random.split(KEY, 400))
+    assert len(set(np.asarray(many).ravel().tolist())) == 3  # a hot temperature draws every token
+    greedy = jax.vmap(lambda t: sampling.draw(KEY, logits, temperature=t))(jnp.array([0.0, 1e-6]))
+    np.testing.assert_array_equal(np.asarray(greedy).ravel(), [1, 1])
+
+
+def test_evaluation_scores_every_window_of_the_split():
+    """The valid/test loss covers the rows' last, shorter windows too (masked): every token a target
+    but the first of each row and the < batch past the last whole row."""
+    config = LMConfig(cell="rnn", embed=4, hidden=8, layers=1, batch=4, seq_len=6, dropout=0.0, progress=False)
+    params = lm_train.init_params(config, 9)
+    _, eval_step = lm_train.make_steps(config, lm_train.make_optimizer(config, 1))
+    ids = np.random.default_rng(0).integers(0, 9, 43)
+    got = lm_train.evaluate(eval_step, params, ids, config)
+    # by hand: each row of 10 tokens read as one sequence, 9 targets each
+    rows = ids[:40].reshape(4, 10)
+    loss, _ = lm.loss(params, lm.init_carry(params, (4,)), jnp.asarray(rows[:, :-1].T), jnp.asarray(rows[:, 1:].T),
+                      reduction="sum")
+    np.testing.assert_allclose(got, float(loss) / 36, rtol=1e-5)
