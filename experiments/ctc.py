@@ -151,6 +151,10 @@ def check(config: Config) -> None:
                          f"{config.min_labels} > {config.max_labels} or {config.min_duration} > {config.max_duration}")
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
+    for name in ("lr", "clip"):
+        if not getattr(config, name) > 0:
+            raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
+    _checks.nonnegative_int("max_gap", config.max_gap)
 
 
 def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:

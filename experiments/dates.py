@@ -81,8 +81,9 @@ def check(config: Config) -> None:
         _checks.positive_int(name, getattr(config, name))
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
-    if not config.lr > 0:
-        raise ValueError(f"`lr` must be positive; got {config.lr}")
+    for name in ("lr", "clip"):
+        if not getattr(config, name) > 0:
+            raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
     _checks.positive_int("n_heatmaps", config.n_heatmaps)
     if not config.length_alpha >= 0:
         raise ValueError(f"`length_alpha` must be >= 0; got {config.length_alpha}")

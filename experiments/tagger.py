@@ -102,6 +102,9 @@ def check(config: Config) -> None:
         raise ValueError(f"`min_len` must be <= `max_len` = {config.max_len}; got {config.min_len}")
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
+    for name in ("lr", "clip"):
+        if not getattr(config, name) > 0:
+            raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
 
 
 def train(config: Config, *, log=print) -> tuple[dict, dict]:

@@ -80,12 +80,14 @@ def segment_stats(hypothesis: Tokens, references, max_order: int = 4, *, index: 
     """(c, r, correct (N,), total (N,)) of one hypothesis against its references."""
     hyp = _tokens(f"hypotheses[{index}]", hypothesis)
     if (not isinstance(hypothesis, str) and isinstance(references, (list, tuple)) and len(references) > 1
-            and all(isinstance(r, str) and len(r) == 1 for r in references)):
-        # list("1979-05-03") beside a character-list hypothesis: one tokenised reference, or ten 1-character ones?
-        raise ValueError(f"`references[{index}]` is a list of single characters beside a token-list hypothesis, "
-                         "which reads as that many one-character references; for one tokenised reference wrap it "
-                         f"in a list ([{list(references)[:3]!r:.40}...]); for several one-character references "
-                         "wrap each ([['a'], ['b']])")
+            and all(isinstance(r, str) and r and len(r.split()) == 1 for r in references)):
+        # list("1979-05-03") or "the cat sat".split() beside a token-list hypothesis: one tokenised
+        # reference, or that many one-token references?
+        kind = "single characters" if all(len(r) == 1 for r in references) else "single words"
+        raise ValueError(f"`references[{index}]` is a list of {kind} beside a token-list hypothesis: one tokenised "
+                         f"reference, or {len(references)} one-token references? For one reference wrap it in a list "
+                         f"([{list(references)[:3]!r:.40}...]); for several one-token references wrap each "
+                         "([['yes'], ['yeah']])")
     refs = _references(index, references)
     ref_counts: collections.Counter = collections.Counter()
     for r in refs:

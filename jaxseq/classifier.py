@@ -30,6 +30,7 @@ def init(key, vocab_size: int, num_classes: int, *, cell_kind: str = "lstm", emb
          hidden_size: int = 64, bidirectional_rnn: bool = False, E: Optional[Array] = None,
          dtype=jnp.float32) -> Params:
     """``E`` (v, e), if given, initialises the embedding (e.g. pretrained word2vec or GloVe vectors)."""
+    _checks.positive_int("num_classes", num_classes)
     k_e, k_r, k_h = jax.random.split(key, 3)
     if E is not None:
         if jnp.ndim(E) != 2 or jnp.shape(E)[0] != vocab_size:
@@ -71,6 +72,7 @@ def loss(params: Params, tokens: Array, lengths: Array, labels: Array) -> Array:
     _checks.integer("labels", labels)
     logits = apply(params, tokens, lengths)
     _checks.same_shape("labels", labels, logits.shape[:-1], "(batch,)")
+    _checks.ids_below("labels", labels, logits.shape[-1])
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
 
 
@@ -79,6 +81,7 @@ def accuracy(params: Params, tokens: Array, lengths: Array, labels: Array) -> Ar
     _checks.integer("labels", labels)
     logits = apply(params, tokens, lengths)
     _checks.same_shape("labels", labels, logits.shape[:-1], "(batch,)")
+    _checks.ids_below("labels", labels, logits.shape[-1])
     return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
 
 

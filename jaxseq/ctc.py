@@ -166,18 +166,27 @@ def _loss(logits, logit_lengths, labels, label_lengths, *, blank_id: int, reduct
 # Decoders
 
 
-@functools.partial(jax.jit, static_argnames=("blank_id",))
 def greedy_decode(logits: Array, logit_lengths: Array, *, blank_id: int = 0) -> tuple[Array, Array]:
     """Best-path decoding: π<t> = argmax ŷ<t>, then B(π) (merge repeats, drop blanks).
 
     logits (t, ..., v), logit_lengths (...). Returns (labels (t, ...) int32, lengths (...)): the
-    first ``lengths`` entries of each column are the labels; the rest hold ``blank_id``.
+    first ``lengths`` entries of each column are the labels; the rest hold ``blank_id``. Concrete
+    lengths are checked here, before the compiled part.
     """
     _checks.floating("logits", logits)
     _checks.integer("logit_lengths", logit_lengths)
     _checks.rank_at_least("logits", logits, 2, "(time, ..., vocab)")
-    t = logits.shape[0]
     _checks.same_shape("logit_lengths", logit_lengths, logits.shape[1:-1], "logits.shape[1:-1] (the batch shape)")
+    _checks.lengths_within("logit_lengths", logit_lengths, logits.shape[0])
+    v = logits.shape[-1]
+    if isinstance(blank_id, bool) or not isinstance(blank_id, (int, np.integer)) or not 0 <= blank_id < v:
+        raise ValueError(f"`blank_id` must be in [0, {v}) (the logits' last axis); got {blank_id!r}")
+    return _greedy_decode(logits, logit_lengths, blank_id=int(blank_id))
+
+
+@functools.partial(jax.jit, static_argnames=("blank_id",))
+def _greedy_decode(logits: Array, logit_lengths: Array, *, blank_id: int) -> tuple[Array, Array]:
+    t = logits.shape[0]
     best = jnp.argmax(logits, axis=-1).astype(jnp.int32)  # (t, ...)
     prev = jnp.concatenate([jnp.full_like(best[:1], -1), best[:-1]], axis=0)
     steps = jnp.arange(t).reshape((t,) + (1,) * logit_lengths.ndim)

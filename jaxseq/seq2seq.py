@@ -147,6 +147,7 @@ def _check_ids(name: str, ids: Array, lengths: Array, lengths_name: str) -> None
     _checks.rank_at_least(name, ids, 1, "(time, ...)")
     _checks.integer(lengths_name, lengths)
     _checks.same_shape(lengths_name, lengths, ids.shape[1:], f"{name}.shape[1:] (the batch shape)")
+    _checks.lengths_within(lengths_name, lengths, ids.shape[0])
 
 
 def encode(params: Params, src: Array, src_lengths: Array) -> tuple[PyTree, attention.Memory]:
@@ -229,6 +230,7 @@ def loss(params: Params, src: Array, src_lengths: Array, tgt: Array, tgt_lengths
          reduction: str = "mean") -> Array:
     """Cross-entropy of the target tgt (t_y, ...) (ending in <eos>, counted in ``tgt_lengths``) under
     teacher forcing; "mean" is per valid target token (see `jaxseq.losses.sequence_cross_entropy`)."""
+    _check_token_id("bos_id", bos_id, tgt_vocab_size(params))
     logits, _ = apply(params, src, src_lengths, decoder_inputs(tgt, bos_id), tgt_lengths)
     mask = resolve_mask(logits, None, tgt_lengths)
     return losses.sequence_cross_entropy(logits, tgt, mask, reduction=reduction)
@@ -244,24 +246,35 @@ def sequence_log_prob(params: Params, src: Array, src_lengths: Array, tgt: Array
 # Decoding
 
 
+def _check_token_id(name: str, value, v: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < v:
+        raise ValueError(f"`{name}` must be a token id in [0, {v}) (the target vocabulary); got {value!r}")
+
+
 def _check_decode_options(params: Params, bos_id: int, eos_id: int, pad_id: int, max_len: int) -> None:
     v = tgt_vocab_size(params)
     for name, value in (("bos_id", bos_id), ("eos_id", eos_id), ("pad_id", pad_id)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < v:
-            raise ValueError(f"`{name}` must be a token id in [0, {v}) (the target vocabulary); got {value!r}")
+        _check_token_id(name, value, v)
     _checks.positive_int("max_len", max_len)
 
 
-@functools.partial(jax.jit, static_argnames=("bos_id", "eos_id", "max_len", "pad_id"))
 def greedy_decode(params: Params, src: Array, src_lengths: Array, *, bos_id: int, eos_id: int, max_len: int,
                   pad_id: int = 0) -> Decoded:
     """ŷ<t> = argmax, fed back as y<t>, for ``max_len`` steps in one `lax.scan` over the batch.
 
         y<0> = <bos>;  for t = 1 .. max_len:  y<t> = argmax_y P(y | y<<t>, x);  stop at <eos>
 
-    src (t_x, ...) ids with src_lengths (...). Returns a `Decoded`; scores equal log_probs.
+    src (t_x, ...) ids with src_lengths (...). Returns a `Decoded`; scores equal log_probs. Concrete
+    lengths are checked here, before the compiled part.
     """
     _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
+    _check_ids("src", src, src_lengths, "src_lengths")
+    return _greedy_decode(params, src, src_lengths, bos_id=bos_id, eos_id=eos_id, max_len=max_len, pad_id=pad_id)
+
+
+@functools.partial(jax.jit, static_argnames=("bos_id", "eos_id", "max_len", "pad_id"))
+def _greedy_decode(params: Params, src: Array, src_lengths: Array, *, bos_id: int, eos_id: int, max_len: int,
+                   pad_id: int) -> Decoded:
     carry, mem = encode(params, src, src_lengths)
     batch = src.shape[1:]
 
@@ -374,8 +387,8 @@ def beam_search(params: Params, src: Array, src_lengths: Array, *, beam_width: i
     _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
     _checks.positive_int("beam_width", beam_width)
     _checks.one_of("length_penalty_kind", length_penalty_kind, LENGTH_PENALTIES)
-    if isinstance(alpha, (int, float)) and not alpha >= 0:
-        raise ValueError(f"`alpha` (the length-normalisation exponent) must be >= 0; got {alpha}")
+    if isinstance(alpha, bool) or (not isinstance(alpha, jax.core.Tracer) and not float(alpha) >= 0):
+        raise ValueError(f"`alpha` (the length-normalisation exponent) must be a number >= 0; got {alpha!r}")
     _check_ids("src", src, src_lengths, "src_lengths")
     return _beam_search(params, src, src_lengths, jnp.asarray(alpha, params.head.w_ya.dtype), beam_width=beam_width,
                         bos_id=bos_id, eos_id=eos_id, max_len=max_len, pad_id=pad_id, penalty=length_penalty_kind)

@@ -31,6 +31,7 @@ class Params(NamedTuple):
 
 def init(key, vocab_size: int, num_tags: int, *, cell_kind: str = "lstm", embed_dim: int = 32, hidden_size: int = 64,
          bidirectional_rnn: bool = False, dtype=jnp.float32) -> Params:
+    _checks.positive_int("num_tags", num_tags)
     k_e, k_r, k_h = jax.random.split(key, 3)
     init_cell = lambda k, i, h: cell.init(cell_kind, k, i, h, dtype=dtype)
     rnn = (bidirectional.init(k_r, init_cell, embed_dim, hidden_size) if bidirectional_rnn

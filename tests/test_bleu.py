@@ -90,4 +90,9 @@ def test_a_bare_token_list_reference_beside_a_token_hypothesis_is_refused():
         bleu.sentence_bleu(h, r)
     assert bleu.sentence_bleu(h, [r]).score > 50  # one tokenised reference, wrapped
     assert bleu.sentence_bleu("a b c", ["a b c", "a c"]).score == pytest.approx(100.0)  # several, as strings
-    assert bleu.sentence_bleu(["yes"], ["yes", "yeah"]).score == pytest.approx(100.0)  # two one-word references
+    with pytest.raises(ValueError, match="list of single words beside a token-list hypothesis"):
+        bleu.sentence_bleu("the cat sat".split(), "the cat sat".split())  # read as 3 references before
+    with pytest.raises(ValueError, match="list of single words"):
+        bleu.corpus_bleu(["the cat sat".split()], ["the cat sat".split()])
+    assert bleu.sentence_bleu(["yes"], [["yes"], ["yeah"]]).score == pytest.approx(100.0)  # two one-word references
+    assert bleu.sentence_bleu("the cat sat".split(), ["the cat sat".split()]).score == pytest.approx(100.0)

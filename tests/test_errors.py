@@ -161,3 +161,63 @@ def test_lengths_outside_the_time_axis_or_as_a_list():
         jaxseq.unroll(rnn.step, p, carry, xs, lengths=[7.0, 3.0, 1.0])
     with pytest.raises(TypeError, match="`ids` must hold integer ids"):
         embedding.lookup(embedding.init(jax.random.PRNGKey(0), 4, 2), [1.5])
+
+
+def test_seq2seq_classifier_and_ctc_refuse_out_of_range_ids_lengths_and_options():
+    import numpy as np
+
+    from jaxseq import classifier, ctc, seq2seq, tagger
+
+    k = jax.random.PRNGKey(0)
+    p = seq2seq.init(k, 6, 5, cell_kind="rnn", embed_dim=3, encoder_size=4, decoder_size=4, attention_size=4)
+    src, src_len = jnp.ones((3, 2), jnp.int32), jnp.array([3, 2])
+    tgt, tgt_len = jnp.ones((2, 2), jnp.int32), jnp.array([2, 1])
+    with pytest.raises(ValueError, match=r"`tgt_lengths` must lie in \[0, 2\]"):
+        seq2seq.loss(p, src, src_len, tgt, jnp.array([-4, 1]), bos_id=0)  # a loss of 0.0 before
+    with pytest.raises(ValueError, match=r"`src_lengths` must lie in \[0, 3\]"):
+        seq2seq.loss(p, src, jnp.array([50, 1]), tgt, tgt_len, bos_id=0)
+    with pytest.raises(ValueError, match=r"`bos_id` must be a token id in \[0, 5\)"):
+        seq2seq.loss(p, src, src_len, tgt, tgt_len, bos_id=99)
+    with pytest.raises(ValueError, match=r"`src_lengths` must lie in \[0, 3\]"):
+        seq2seq.greedy_decode(p, src, jnp.array([-1, 2]), bos_id=0, eos_id=1, max_len=4)
+    for alpha in (np.float32(-1), jnp.float32(-1), True):
+        with pytest.raises(ValueError, match="`alpha` .* must be a number >= 0"):
+            seq2seq.beam_search(p, src, src_len, beam_width=2, bos_id=0, eos_id=1, max_len=4, alpha=alpha)
+    c = classifier.init(k, 6, 3, cell_kind="rnn", embed_dim=3, hidden_size=4)
+    with pytest.raises(ValueError, match=r"`labels` must hold ids in \[0, 3\)"):
+        classifier.loss(c, src, src_len, jnp.array([5, 0]))  # NaN before
+    with pytest.raises(ValueError, match="`num_classes` must be a positive integer"):
+        classifier.init(k, 6, 0)
+    with pytest.raises(ValueError, match="`num_tags` must be a positive integer"):
+        tagger.init(k, 6, 0)
+    logits = jnp.zeros((5, 1, 4))
+    for blank in (7, -1):  # the real blank came back as a label before
+        with pytest.raises(ValueError, match=r"`blank_id` must be in \[0, 4\)"):
+            ctc.greedy_decode(logits, jnp.array([5]), blank_id=blank)
+    with pytest.raises(ValueError, match=r"`logit_lengths` must lie in \[0, 5\]"):
+        ctc.greedy_decode(logits, jnp.array([50]))
+
+
+@pytest.mark.parametrize("name,flags,match", [
+    ("dates", ["--clip", "0"], "`clip` must be positive"),
+    ("tagger", ["--lr", "-1"], "`lr` must be positive"),
+    ("ctc", ["--clip", "-1"], "`clip` must be positive"),
+    ("ctc", ["--max-gap", "-1"], "`max_gap` must be an integer >= 0"),
+])
+def test_experiment_flags_refused_before_the_run_folder_is_touched(name, flags, match, tmp_path):
+    import importlib.util
+    import pathlib
+    import sys
+
+    path = pathlib.Path(__file__).parent.parent / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}_flags", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "summary.json").write_text("earlier")
+    with pytest.raises(ValueError, match=match):
+        module.main(["--preset", "tiny", "--out", str(out)] + flags)
+    assert (out / "summary.json").read_text() == "earlier"
