@@ -509,23 +509,3 @@ def test_a_corpus_without_training_examples_is_refused():
         word2vec.train(corpus, config, counts=counts)
     with pytest.raises(ValueError, match="`counts` is given without `vocab`"):
         glove.train(corpus, glove.GloVeConfig(min_count=1), counts=counts)
-
-
-def test_a_skipgram_steps_examples_are_ordered_by_input_and_unchanged():
-    """`_split_calls` orders each step's skip-gram examples by input word (W_in's rows then go in
-    address order on the CPU): the same (input, target) pairs per step, the same learning rates."""
-    rng = np.random.default_rng(0)
-    config = dataclasses.replace(TINY, batch=16, steps_per_call=2)
-    x = rng.integers(-1, 50, (128, 1)).astype(np.int32)
-    y = rng.integers(0, 50, 128).astype(np.int32)
-    prog = np.linspace(0, 0.5, 128)
-    calls = list(word2vec._split_calls(x, y, prog, config))
-    assert len(calls) == 4
-    for c, (_, xs, ys, lrs) in enumerate(calls):
-        for s in range(2):
-            rows = slice((2 * c + s) * 16, (2 * c + s + 1) * 16)
-            assert np.all(np.diff(xs[s, :, 0]) >= 0)
-            assert sorted(zip(xs[s, :, 0], ys[s])) == sorted(zip(x[rows, 0], y[rows]))
-            np.testing.assert_allclose(lrs[s], word2vec._lr(config, prog[rows][0]))
-    cbow = list(word2vec._split_calls(np.repeat(x, 2, 1), y, prog, dataclasses.replace(config, model="cbow")))
-    np.testing.assert_array_equal(cbow[0][2][0], y[:16])  # CBOW steps keep the shuffled order
