@@ -44,7 +44,8 @@ from jaxseq import _checks
 from jaxseq.word_vectors import WordVectors
 
 __all__ = [
-    "cosine_similarity", "euclidean_distance", "unit_rows", "nearest", "analogy", "analogy_ids",
+    "cosine_similarity", "euclidean_distance", "unit_rows", "nearest", "most_similar", "doesnt_match", "analogy",
+    "analogy_ids",
     "load_analogies", "load_word_pairs", "evaluate_analogies", "evaluate_word_pairs", "evaluate", "spearman",
     "test_data_path", "copy_test_data", "ANALOGY_SETS", "SIMILARITY_SETS",
 ]
@@ -125,6 +126,41 @@ def nearest(vectors: WordVectors, query: Union[str, np.ndarray], k: int = 10, *,
         if len(out) == k:
             break
     return out
+
+
+def most_similar(vectors: WordVectors, positive: Sequence[str] = (), negative: Sequence[str] = (), k: int = 10
+                 ) -> list[tuple[str, float]]:
+    """gensim's ``most_similar``: the `k` words nearest (by cosine) to the mean of the unit vectors of
+    `positive` minus those of `negative`, the query words excluded; (word, cosine), highest first.
+
+        q = (Σ_{w ∈ positive} ŵ − Σ_{w ∈ negative} ŵ) / (|positive| + |negative|)
+
+    ``most_similar(wv, ["king", "woman"], ["man"])`` is the 3CosAdd analogy man : king :: woman : ?.
+    """
+    _check_vectors(vectors)
+    for name, words in (("positive", positive), ("negative", negative)):
+        _words_not_str(name, words)
+    positive, negative = list(positive), list(negative)
+    if not positive and not negative:
+        raise ValueError("`positive` and `negative` are both empty: give at least one word")
+    unit = np.asarray(unit_rows(vectors.matrix))
+    rows = vectors.indices(positive + negative)
+    weights = np.asarray([1.0] * len(positive) + [-1.0] * len(negative), np.float32)
+    query = weights @ unit[rows] / len(rows)
+    return nearest(vectors, query, k, exclude=positive + negative)
+
+
+def doesnt_match(vectors: WordVectors, words: Sequence[str]) -> str:
+    """The word of `words` (at least 2, all known) farthest from the others: the lowest cosine to the
+    mean of their unit vectors (gensim's ``doesnt_match``)."""
+    _check_vectors(vectors)
+    _words_not_str("words", words)
+    words = list(words)
+    if len(words) < 2:
+        raise ValueError(f"`words` must hold at least 2 words; got {words!r}")
+    unit = np.asarray(unit_rows(vectors.matrix))[vectors.indices(words)]
+    mean = unit.mean(axis=0)
+    return words[int(np.argmin(unit @ (mean / max(float(np.linalg.norm(mean)), 1e-12))))]
 
 
 # --------------------------------------------------------------------------------------------------

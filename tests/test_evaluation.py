@@ -209,3 +209,26 @@ def test_word_lists_restrict_vocab_and_ids_of_the_wrong_type_are_refused():
         evaluation.analogy_ids(wv.matrix, [0], [1.9], [2])
     with pytest.raises(ValueError, match=r"`e1` and `e2` must have the same shape .* got \(3, 4\) and \(4,\)"):
         debias.equalize(np.ones((3, 4)), np.ones(4), np.ones(4))
+
+
+def test_most_similar_and_doesnt_match_equal_gensims(gensim_kv):
+    wv = WordVectors(tuple(gensim_kv.index_to_key), gensim_kv.vectors)
+    words = gensim_kv.index_to_key
+    for positive, negative in [([words[10]], []), ([words[20], words[30]], [words[40]]), ([], [words[5]])]:
+        ours = evaluation.most_similar(wv, positive, negative, k=8)
+        theirs = gensim_kv.most_similar(positive=positive, negative=negative, topn=8)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
+    group = [words[i] for i in (3, 50, 51, 52, 53)]
+    assert evaluation.doesnt_match(wv, group) == gensim_kv.doesnt_match(group)
+    # the analogy form agrees with 3CosAdd
+    a, b, c = words[20], words[30], words[40]
+    assert evaluation.most_similar(wv, [b, c], [a], k=1)[0][0] == evaluation.analogy(wv, a, b, c)[0]
+    with pytest.raises(ValueError, match="both empty"):
+        evaluation.most_similar(wv)
+    with pytest.raises(KeyError, match="'no-such-word' is not among"):
+        evaluation.most_similar(wv, ["no-such-word"])
+    with pytest.raises(TypeError, match="`positive` must be a collection of words"):
+        evaluation.most_similar(wv, words[3])
+    with pytest.raises(ValueError, match="at least 2 words"):
+        evaluation.doesnt_match(wv, [words[3]])
