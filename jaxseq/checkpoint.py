@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-import jax
 import numpy as np
 from flax import serialization
 
@@ -32,11 +31,34 @@ def restore(path: str | os.PathLike, template: Any, *, defaults: Optional[dict] 
     state = serialization.msgpack_restore(path.read_bytes())
     if defaults and isinstance(state, dict):
         state = {**defaults, **state}
-    restored = serialization.from_state_dict(template, state)
-    for (where, want), got in zip(jax.tree_util.tree_leaves_with_path(template), jax.tree_util.tree_leaves(restored)):
-        if hasattr(want, "shape") and hasattr(want, "dtype"):
-            got_dtype = np.result_type(got)
-            if np.shape(got) != tuple(want.shape) or got_dtype != np.dtype(want.dtype):
-                raise ValueError(f"checkpoint {path} does not fit the template at {jax.tree_util.keystr(where)}: "
-                                 f"expected {tuple(want.shape)} {np.dtype(want.dtype)}, found {np.shape(got)} {got_dtype}")
-    return restored
+    want, got = _flat(serialization.to_state_dict(template)), _flat(state)
+    if set(want) != set(got):
+        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        raise ValueError(f"checkpoint {path} does not fit the template: "
+                         + "; ".join(part for part in (f"missing {missing[:5]}" if missing else "",
+                                                       f"unexpected {extra[:5]}" if extra else "") if part))
+    for where, w in want.items():
+        g = got[where]
+        if hasattr(w, "shape") and hasattr(w, "dtype"):
+            ok = np.shape(g) == tuple(w.shape) and np.result_type(g) == np.dtype(w.dtype)
+            expected, found = f"{tuple(w.shape)} {np.dtype(w.dtype)}", f"{np.shape(g)} {np.result_type(g)}"
+        elif isinstance(w, (bool, int, float)):  # a Python number: a number (of the same kind) back
+            ok = isinstance(g, (bool, int, float, np.number)) and np.ndim(g) == 0 and (
+                isinstance(w, float) or not isinstance(g, (float, np.floating)))
+            expected, found = type(w).__name__, f"{type(g).__name__} {g!r:.40}"
+        else:
+            continue
+        if not ok:
+            raise ValueError(f"checkpoint {path} does not fit the template at {where}: expected {expected}, "
+                             f"found {found}")
+    return serialization.from_state_dict(template, state)
+
+
+def _flat(tree: Any, prefix: str = "") -> dict:
+    """{"a/b/c": leaf} of a nested state dict."""
+    if isinstance(tree, dict):
+        out: dict = {}
+        for k, v in tree.items():
+            out.update(_flat(v, f"{prefix}/{k}" if prefix else str(k)))
+        return out
+    return {prefix: tree}

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import http.client
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -72,7 +73,8 @@ def split_text(text: str, valid_frac: float = 0.05, test_frac: float = 0.05) -> 
 
     ``train + valid + test == text``. Each cut is at the line boundary nearest to the character
     offsets ``(1 - valid_frac - test_frac) * len(text)`` and ``(1 - test_frac) * len(text)``; a
-    split with a positive fraction gets at least one line.
+    split with a positive fraction gets at least one line. Text of fewer lines than splits (text8
+    is one line) is cut at the spaces nearest those offsets instead, each split getting a word.
     """
     if not isinstance(text, str):
         raise TypeError(f"`text` must be a str; got {type(text).__name__}")
@@ -86,9 +88,11 @@ def split_text(text: str, valid_frac: float = 0.05, test_frac: float = 0.05) -> 
                          f"got {valid_frac} + {test_frac}")
     lines = text.splitlines(keepends=True)
     needed = 1 + (valid_frac > 0) + (test_frac > 0)
-    if len(lines) < needed:
-        raise ValueError(f"`text` has {len(lines)} line(s); cutting it on line boundaries into the "
-                         f"requested splits needs at least {needed}")
+    if len(lines) < needed:  # words with the spaces after them (and any leading space)
+        lines = re.findall(r"\s*\S+\s*", text) if text.strip() else []
+        if len(lines) < needed:
+            raise ValueError(f"`text` has {len(lines)} word(s); cutting it into the requested splits needs at "
+                             f"least {needed}")
     bounds = [0]
     for line in lines:
         bounds.append(bounds[-1] + len(line))  # bounds[i] = offset where line i starts
@@ -308,6 +312,10 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, pr
                     bar.update(len(chunk))
             if total is not None and received != total:
                 raise DownloadError(url, f"connection closed after {received:,} of {total:,} bytes")
+            chunked = "chunked" in (response.headers.get("Transfer-Encoding") or "").lower()
+            if total is None and not chunked and sha256 is None:  # a cut connection would look like the end
+                raise DownloadError(url, "the server sent neither the file's length nor is its checksum known: "
+                                    f"{received:,} bytes arrived, whole or cut off, there is no telling")
             f.flush()
             os.fsync(f.fileno())
         got = digest.hexdigest()
@@ -379,6 +387,8 @@ def _load_named(entry: CorpusEntry, fallback_to_embedded: bool, progress: bool) 
     files = entry.files()
     missing = [f for f in files if not cache_path(entry.name, f).is_file()]
     for file in missing:
+        if file.sha256 is None:  # a file left from a check that failed (below) is downloaded again
+            _record_of(cache_path(entry.name, file)).unlink(missing_ok=True)
         try:
             download(file.url, cache_path(entry.name, file), sha256=file.sha256, progress=progress)
         except DownloadError as e:
@@ -398,12 +408,18 @@ def _load_named(entry: CorpusEntry, fallback_to_embedded: bool, progress: bool) 
     texts = {}
     for key, part in entry.parts.items():
         path = cache_path(entry.name, part.file)
-        if part.member is None:
-            data = path.read_bytes()
-        else:
-            with zipfile.ZipFile(path) as archive:
-                data = archive.read(part.member)
-        text = data.decode("utf-8")
+        try:
+            text = _read_part(path, part)
+        except ValueError as e:  # not what was expected: a login page, a cut archive, another file
+            fresh = part.file in missing and part.file.sha256 is None
+            if fresh:  # just downloaded and unverifiable: removed, so that the next try downloads again
+                path.unlink(missing_ok=True)
+                _record_of(path).unlink(missing_ok=True)
+            raise CorpusUnavailableError(
+                f"corpus {entry.name!r}: {path} {'was' if fresh else 'is'} not the expected file ({e}); "
+                + ("it was removed; try again, or download it by hand from " if fresh else
+                   f"delete it and {_record_of(path).name} to download it again, or replace it with the file of ")
+                + part.file.url) from None
         texts[key] = entry.clean(text) if entry.clean else text
     if "all" in texts:
         train, valid, test = entry.split(texts["all"])
@@ -414,13 +430,43 @@ def _load_named(entry: CorpusEntry, fallback_to_embedded: bool, progress: bool) 
                   level=entry.level)
 
 
+def _record_of(path: Path) -> Path:
+    """Where the sha256 of a file downloaded without a known one is recorded."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _read_part(path: Path, part: "Part") -> str:
+    """The UTF-8 text of a part (a file, or a member of a zip); ValueError if it is not that."""
+    try:
+        if part.member is None:
+            data = path.read_bytes()
+        else:
+            with zipfile.ZipFile(path) as archive:
+                data = archive.read(part.member)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"not a zip archive: {e}") from None
+    except KeyError:
+        raise ValueError(f"the archive holds no {part.member!r}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text: {e.reason} at byte {e.start}") from None
+    if re.match(r"\s*<(!doctype\s+html|html)\b", text[:200], re.IGNORECASE):
+        raise ValueError("a web page, not the corpus: " + " ".join(text[:80].split()))
+    return text
+
+
 def _check_cached(name: str, file: RemoteFile) -> None:
     """Check a cached file against its known sha256, or against the one recorded at download."""
     path = cache_path(name, file)
     expected = file.sha256
-    record = path.with_name(path.name + ".sha256")
+    record = _record_of(path)
     if expected is None and record.is_file():
-        expected = record.read_text(encoding="utf-8").split()[0]
+        words = record.read_text(encoding="utf-8").split()
+        if not words or not re.fullmatch(r"[0-9a-fA-F]{64}", words[0]):
+            raise CorpusUnavailableError(f"{record} does not hold a sha256 (the record of {path}); delete both "
+                                         "to download the file again")
+        expected = words[0]
     if expected is None:
         return
     got = _sha256_of(path)
@@ -444,5 +490,8 @@ def _load_local(path: Path) -> Corpus:
     if not text.strip():
         raise ValueError(f"`name_or_path` {os.fspath(path)!r} is empty; expected text to split into "
                          f"train, valid and test")
-    train, valid, test = split_text(text)
+    try:
+        train, valid, test = split_text(text)
+    except ValueError as e:
+        raise ValueError(f"`name_or_path` {os.fspath(path)!r}: {e}") from None
     return Corpus(path.name or os.fspath(path), train, valid, test, f"{what} (split 90/5/5 by lines)")

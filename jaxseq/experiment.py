@@ -18,12 +18,15 @@ import contextlib
 import csv
 import dataclasses
 import inspect
+import io
 import json
 import math
 import os
 import re
 import shutil
 import sys
+import types
+import typing
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
@@ -57,33 +60,72 @@ def _field_comments(cls) -> dict:
     return comments
 
 
+def field_types(cls) -> dict:
+    """{field: the type its flag takes} of the dataclass `cls`, from the annotations (``Optional[X]``
+    gives X; a float field takes "5" as 5.0): bool, int, float or str."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        kind = hints.get(f.name, str)
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if typing.get_origin(kind) in (typing.Union, getattr(types, "UnionType", typing.Union)) and len(args) == 1:
+            kind = args[0]
+        out[f.name] = kind if kind in (bool, int, float, str) else str
+    return out
+
+
+def _default(f: dataclasses.Field):
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _convert(kind: type, value: Any, what: str) -> Any:
+    """`value` (a string from the command line, or a preset's value) as `kind`; ValueError naming `what`."""
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if kind is bool and text.lower() in ("true", "false", "1", "0"):
+            return text.lower() in ("true", "1")
+        if kind is not bool:
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    raise ValueError(f"{what} must be of type {kind.__name__}; got {value!r}")
+
+
 def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[str, Mapping[str, Any]] = (),
                  description: Optional[str] = None):
-    """Build ``cls`` from defaults, then ``--preset NAME``, then explicit flags (later wins)."""
+    """Build ``cls`` from defaults, then ``--preset NAME``, then explicit flags (later wins). Each
+    flag takes its field's annotated type; flags must be spelt out (no prefixes)."""
     presets = dict(presets)
+    kinds = field_types(cls)
+    for name, preset in presets.items():  # every preset, not only the one chosen: a typo shows at once
+        unknown = set(preset) - set(kinds)
+        if unknown:
+            raise ValueError(f"preset {name!r} sets unknown fields {sorted(unknown)}")
+        for key, value in preset.items():
+            _convert(kinds[key], value, f"preset {name!r}: {key}")
     parser = argparse.ArgumentParser(description=description or (cls.__doc__ or "").split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     if presets:
         parser.add_argument("--preset", choices=sorted(presets), default=None,
                             help="a named set of overrides, applied before the other flags")
     comments = _field_comments(cls)
     for f in dataclasses.fields(cls):
-        default = f.default
-        kind = type(default) if default is not None else str
-        help_text = f.metadata.get("help", "") or comments.get(f.name, "")
+        kind, default = kinds[f.name], _default(f)
+        help_text = f"{f.metadata.get('help', '') or comments.get(f.name, '')} (default: {default})".strip()
         if kind is bool:
-            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None,
-                                help=f"{help_text} (default: {default})".strip())
+            parser.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
-            parser.add_argument(_flag(f.name), type=kind, default=None, help=f"{help_text} (default: {default})".strip())
+            parser.add_argument(_flag(f.name), type=kind, default=None, help=help_text)
     args = vars(parser.parse_args(argv))
     values: dict[str, Any] = {}
     preset = args.pop("preset", None)
     if preset is not None:
-        unknown = set(presets[preset]) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"preset {preset!r} sets unknown fields {sorted(unknown)}")
-        values.update(presets[preset])
+        values.update({k: _convert(kinds[k], v, k) for k, v in presets[preset].items()})
     values.update({k: v for k, v in args.items() if v is not None})
     return cls(**values)
 
@@ -92,24 +134,14 @@ def parse_overrides(cls, text: str, *, flag: str) -> dict:
     """``"lr=0.15,batch=2048"`` → {"lr": 0.15, "batch": 2048} for fields of the dataclass `cls`, each
     value converted to its field's type; an unknown field or a value that does not convert is a
     ValueError naming `flag` (e.g. "--set")."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kinds = field_types(cls)
     out: dict = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, eq, value = item.partition("=")
-        if not eq or key not in fields:
-            raise ValueError(f"{flag}: expected name=value pairs of {cls.__name__}'s fields ({', '.join(fields)}); "
+        if not eq or key not in kinds:
+            raise ValueError(f"{flag}: expected name=value pairs of {cls.__name__}'s fields ({', '.join(kinds)}); "
                              f"got {item!r}")
-        kind = type(fields[key].default)
-        try:
-            if kind is bool:
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(value)
-                out[key] = value.lower() in ("true", "1")
-            else:
-                out[key] = kind(value)
-        except ValueError:
-            raise ValueError(f"{flag}: {key} must be of type {kind.__name__} (its default is "
-                             f"{fields[key].default!r}); got {value!r}") from None
+        out[key] = _convert(kinds[key], value, f"{flag}: {key}")
     return out
 
 
@@ -127,7 +159,10 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def _finite(obj: Any) -> Any:
     """``obj`` with every non-finite float (NaN, ±inf; NumPy scalars too) replaced by None, and NumPy
-    scalars as Python numbers (json would write them as strings)."""
+    and JAX scalars and arrays as Python numbers and lists (json would write them as strings)."""
+    if isinstance(obj, np.ndarray) or (hasattr(obj, "__array__") and not isinstance(obj, np.generic)):
+        obj = np.asarray(obj)
+        return _finite(obj.tolist() if obj.ndim else obj[()])
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, (np.integer, np.bool_)):
@@ -155,20 +190,25 @@ class Metrics:
         keys: list[str] = []
         for r in self.rows:
             keys += [k for k in r if k not in keys]
-        lines = [",".join(keys)] + [",".join("" if r.get(k) is None else f"{r[k]}" for k in keys) for r in self.rows]
-        write_text_atomic(self.path, "\n".join(lines) + "\n")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")  # quotes a cell holding a comma or a quote
+        writer.writerow(keys)
+        writer.writerows(["" if r.get(k) is None else r[k] for k in keys] for r in self.rows)
+        write_text_atomic(self.path, out.getvalue())
 
     @staticmethod
     def read(path: str | os.PathLike) -> list[dict]:
         """The rows of a metrics file: integers as int (so that a resumed run writes "6", not "6.0"),
-        other numbers as float, empty cells as None."""
+        other numbers as float, empty cells as None, the rest as text."""
         def value(v: str):
             if v == "":
                 return None
-            try:
-                return int(v)
-            except ValueError:
-                return float(v)
+            for kind in (int, float):
+                try:
+                    return kind(v)
+                except ValueError:
+                    pass
+            return v
 
         with open(path, newline="") as f:
             return [{k: value(v) for k, v in r.items()} for r in csv.DictReader(f)]
@@ -226,7 +266,19 @@ def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "
     word above min_count, say): an earlier run in `out` is moved aside to a hidden sibling, not
     deleted; it is deleted when the block ends or at ``folder.keep()``, and put back as it was if the
     block raises before either."""
-    out = Path(out)
+    out = Path(out).absolute()  # "." has no name to set a sibling aside by
+    aside = out.parent / f".{out.name}.earlier-run"
+    if aside.is_dir():  # left by a process killed before its first checkpoint (or before it ended)
+        if (out / checkpoint_name).is_file():
+            print(f"note: removing {aside}, an earlier run set aside by a run that since saved a checkpoint",
+                  file=sys.stderr)
+            shutil.rmtree(aside)
+        else:
+            print(f"note: putting back the earlier run set aside in {aside} (the run that replaced it stopped "
+                  "before saving a checkpoint)", file=sys.stderr)
+            if out.exists():
+                shutil.rmtree(out)
+            os.replace(aside, out)
     if resume:
         if not (out / checkpoint_name).is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {out / checkpoint_name}; run without --resume first")
@@ -239,10 +291,11 @@ def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "
         if not (out / "config.json").is_file():
             raise ValueError(f"`out` = {out} is not empty and is not a run folder (no config.json): refusing to "
                              "clear it; pick a new or empty folder")
+        if out == Path.cwd() or out in Path.cwd().parents:
+            raise ValueError(f"`out` = {out} holds an earlier run and is the current folder (or contains it): "
+                             "refusing to replace it; run from elsewhere or pick a subfolder")
         print(f"note: clearing the earlier run in {out} (pass --resume to continue it)", file=sys.stderr)
-        earlier = out.parent / f".{out.name}.earlier-run"
-        if earlier.exists():  # left by a process that was killed
-            shutil.rmtree(earlier)
+        earlier = aside
         os.replace(out, earlier)
     out.mkdir(parents=True, exist_ok=True)
     folder = RunFolder(out, earlier)

@@ -234,9 +234,7 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
                              "(only --steps/--epochs may change)")
         if Vocab.load(out / "vocab.json").tokens != data.vocab.tokens:
             raise ValueError(f"--resume: the vocabulary differs from {out / 'vocab.json'}")
-        ckpt = checkpoint.restore(out / CKPT, {"state": state, "carry": carry, "wall_s": 0.0,
-                                               "pending_sum": 0.0, "pending_n": 0},
-                                  defaults={"pending_sum": 0.0, "pending_n": 0})  # older checkpoints lack them
+        ckpt = _restore(out / CKPT, state, carry)
         state, carry, wall_before = ckpt["state"], ckpt["carry"], float(ckpt["wall_s"])
         pending = (float(ckpt["pending_sum"]), int(ckpt["pending_n"]))
         at = int(state.step)
@@ -406,5 +404,11 @@ def load_run(run_dir: str | Path) -> tuple[LMConfig, Vocab, lm.Params]:
     vocab = Vocab.load(run_dir / "vocab.json")
     params = init_params(config, len(vocab))
     opt = make_optimizer(config, 1)
-    template = {"state": bptt.init_train_state(params, opt), "carry": lm.init_carry(params, (config.batch,)), "wall_s": 0.0}
-    return config, vocab, checkpoint.restore(run_dir / CKPT, template)["state"].params
+    return config, vocab, _restore(run_dir / CKPT, bptt.init_train_state(params, opt),
+                                   lm.init_carry(params, (config.batch,)))["state"].params
+
+
+def _restore(path: Path, state: bptt.TrainState, carry) -> dict:
+    """The checkpoint `train` writes: {state, carry, wall_s, pending_sum, pending_n}."""
+    pending = {"pending_sum": 0.0, "pending_n": 0}  # older checkpoints lack them
+    return checkpoint.restore(path, {"state": state, "carry": carry, "wall_s": 0.0, **pending}, defaults=pending)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxseq import _checks, lm
 from jaxseq.typing import Array
@@ -27,6 +28,9 @@ def log_likelihood(params: lm.Params, ids: Array, start_id: Array) -> Score:
     if jnp.ndim(ids) != 1 or jnp.shape(ids)[0] == 0:
         raise ValueError(f"`ids` must have shape (length,) with at least one token; got {jnp.shape(ids)}")
     _checks.ids_below("ids", ids, lm.vocab_size(params))  # concrete ids are checked here, outside jit
+    if isinstance(start_id, bool) or np.ndim(start_id) != 0:
+        raise ValueError(f"`start_id` must be one token id (an integer); got {start_id!r}")
+    _checks.integer("start_id", start_id)
     _checks.ids_below("start_id", start_id, lm.vocab_size(params))
     return _log_likelihood(params, jnp.asarray(ids), start_id)
 

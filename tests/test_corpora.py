@@ -39,7 +39,8 @@ def pydocs():
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves `server.routes[path] = (body, declared_length)`; declared > len(body) cuts it off."""
+    """Serves `server.routes[path] = (body, declared_length)`; declared > len(body) cuts it off, a
+    declared length of -1 sends none (the end of the body is the connection's close)."""
 
     def do_GET(self):
         route = self.server.routes.get(self.path)
@@ -49,7 +50,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body, declared = route
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(declared))
+        if declared >= 0:
+            self.send_header("Content-Length", str(declared))
         self.end_headers()
         self.wfile.write(body)
         self.wfile.flush()
@@ -148,7 +150,7 @@ def test_split_text_is_contiguous_on_line_boundaries_and_deterministic():
 def test_split_text_errors():
     with pytest.raises(ValueError, match="`text` is empty"):
         split_text("")
-    with pytest.raises(ValueError, match="`text` has 2 line"):
+    with pytest.raises(ValueError, match="`text` has 2 word"):  # 2 lines, and 2 words to cut at instead
         split_text("a\nb\n")
     with pytest.raises(ValueError, match="`valid_frac` must lie in"):
         split_text(TEXT, valid_frac=-0.1)
@@ -303,3 +305,51 @@ def test_implicit_request_falls_back_to_the_embedded_corpus(server, cache, monke
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'tiny-shakespeare' is unavailable" in err and "'pydocs'" in err
     assert _files(cache) == []
+
+
+# ---- found in review ------------------------------------------------------------------------------
+
+
+def test_a_download_of_unknown_length_and_checksum_is_refused(server, cache):
+    """Without a Content-Length or a known sha256 a connection cut midway looks like the file's end."""
+    body = TEXT.encode()
+    with pytest.raises(DownloadError, match="neither the file's length nor is its checksum known"):
+        download(_serve(server, "/nolength.txt", body, declared=-1), cache / "a.txt", progress=False)
+    assert _files(cache) == []
+    dest = download(_serve(server, "/nolength.txt", body, declared=-1), cache / "b.txt", sha256=_sha(body),
+                    progress=False)  # with a known checksum the bytes can be checked instead
+    assert dest.read_bytes() == body
+
+
+def test_a_web_page_or_a_broken_archive_is_not_taken_for_the_corpus(server, cache, monkeypatch):
+    page = b"<!DOCTYPE html>\n<html><body>Please log in to download</body></html>\n"
+    url = _serve(server, "/ptb.train.txt", page)
+    _point_at(monkeypatch, "tiny-shakespeare", all=Part(RemoteFile(url, "input.txt", None)))
+    with pytest.raises(CorpusUnavailableError, match="was not the expected file \\(a web page.*it was removed"):
+        load_corpus("tiny-shakespeare", progress=False)
+    assert _files(cache) == []  # neither the page nor its recorded sha256: the next try downloads again
+    server.routes["/ptb.train.txt"] = (TEXT.encode(), len(TEXT.encode()))
+    assert load_corpus("tiny-shakespeare", progress=False).train == split_text(TEXT)[0]
+    junk = _serve(server, "/text8.zip", b"not a zip at all")
+    _point_at(monkeypatch, "wikitext-2", **{s: Part(RemoteFile(junk, "wt2.zip", None), f"wiki.{s}.raw")
+                                             for s in ("train", "valid", "test")})
+    with pytest.raises(CorpusUnavailableError, match="not a zip archive"):
+        load_corpus("wikitext-2", progress=False)
+    record = cache / "tiny-shakespeare" / "input.txt.sha256"
+    record.write_text("")
+    with pytest.raises(CorpusUnavailableError, match="does not hold a sha256"):
+        load_corpus("tiny-shakespeare", progress=False)
+
+
+def test_a_text_of_one_line_is_split_at_spaces(tmp_path):
+    words = " ".join(f"w{i}" for i in range(1000))
+    train, valid, test = split_text(words)
+    assert train + valid + test == words and valid.strip() and test.strip()
+    assert 0.85 < len(train) / len(words) < 0.95
+    assert not train.endswith(("w", "1")) or train.endswith(" ")  # cut between words
+    path = tmp_path / "one-line.txt"
+    path.write_text(words)
+    assert load_corpus(path).train == train
+    (tmp_path / "two-words.txt").write_text("just two")
+    with pytest.raises(ValueError, match="two-words.txt.*has 2 word\\(s\\); cutting it .* needs at least 3"):
+        load_corpus(tmp_path / "two-words.txt")

@@ -47,3 +47,71 @@ def test_summaries_are_strict_json(tmp_path):
     text = (tmp_path / "s.json").read_text()
     strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
     assert strict == {"rho": None, "inf": [None, 1.5], "n": 3, "x": 0.5, "ok": True}
+
+
+def test_metrics_quote_text_cells_and_read_them_back(tmp_path):
+    from jaxseq import experiment
+
+    rows = [{"step": 1, "cells": "rnn,gru", "note": 'say "hi"', "loss": 0.5, "setting": "frozen", "x": None}]
+    experiment.Metrics(tmp_path / "m.csv", rows)
+    assert experiment.Metrics.read(tmp_path / "m.csv") == rows
+
+
+def test_config_flags_take_the_annotated_types_and_must_be_spelt_out():
+    import dataclasses
+    from typing import Optional
+
+    from jaxseq import experiment
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        steps: int = 10
+        clip: float = 5  # an int default, a float field
+        max_vocab: Optional[int] = None
+        tags: tuple = dataclasses.field(default_factory=tuple)
+
+    config = experiment.parse_config(Config, ["--clip", "0.5", "--max-vocab", "100"])
+    assert config.clip == 0.5 and config.max_vocab == 100
+    with pytest.raises(SystemExit):
+        experiment.parse_config(Config, ["--step", "3"])  # a prefix of --steps is not taken for it
+    with pytest.raises(ValueError, match="preset 'bad': steps must be of type int; got 'twelve'"):
+        experiment.parse_config(Config, [], presets={"bad": {"steps": "twelve"}, "good": {"steps": 3}})
+    assert experiment.parse_config(Config, ["--preset", "s"], presets={"s": {"steps": "12"}}).steps == 12
+    with pytest.raises(ValueError, match="preset 'typo' sets unknown fields"):
+        experiment.parse_config(Config, [], presets={"typo": {"stepz": 3}})
+    assert experiment.parse_overrides(Config, "max_vocab=7,clip=1", flag="--set") == {"max_vocab": 7, "clip": 1.0}
+
+
+def test_write_json_turns_arrays_into_lists(tmp_path):
+    import json
+
+    import jax.numpy as jnp
+
+    from jaxseq import experiment
+
+    experiment.write_json(tmp_path / "a.json", {"j": jnp.float32(1.5), "jn": jnp.array(float("nan")),
+                                                "a": np.array([1.0, np.nan]), "m": jnp.ones((2, 2), jnp.int32)})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"j": 1.5, "jn": None, "a": [1.0, None],
+                                                            "m": [[1, 1], [1, 1]]}
+
+
+def test_a_run_killed_before_its_first_checkpoint_gets_the_earlier_run_back(tmp_path, monkeypatch):
+    """A hidden `.NAME.earlier-run` left by a killed process is put back (or, once the new run has a
+    checkpoint, removed) the next time the folder is opened; `--out` as the current folder is refused."""
+    from jaxseq import experiment
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "checkpoint.msgpack").write_text("earlier")
+    aside = tmp_path / ".run.earlier-run"
+    with experiment.run_folder(out, resume=False) as folder:  # as a process killed inside the block leaves it
+        (folder.path / "config.json").write_text("{}")
+        os.replace(aside, tmp_path / "kept")  # hide it from the block's own cleanup
+    os.replace(tmp_path / "kept", aside)
+    with experiment.run_folder(out, resume=True) as folder:
+        assert (folder.path / "checkpoint.msgpack").read_text() == "earlier"
+    assert not aside.exists()
+    monkeypatch.chdir(out)
+    with pytest.raises(ValueError, match="is the current folder"):
+        experiment.prepare_run_dir(".", resume=False)

@@ -354,8 +354,17 @@ def test_a_checkpoint_that_does_not_fit_its_template_is_refused(tmp_path):
     from jaxseq import checkpoint
 
     checkpoint.save(tmp_path / "c.msgpack", {"w": jnp.zeros((3, 4))})
-    with pytest.raises(ValueError, match=r"does not fit the template at \['w'\]: expected \(8, 8\) bfloat16"):
+    with pytest.raises(ValueError, match=r"does not fit the template at w: expected \(8, 8\) bfloat16"):
         checkpoint.restore(tmp_path / "c.msgpack", {"w": jnp.zeros((8, 8), jnp.bfloat16)})
+    # keys the template lacks, or lacks in the file, and a Python number's kind are checked too
+    checkpoint.save(tmp_path / "d.msgpack", {"w": jnp.zeros(2), "extra": jnp.zeros(5), "n": 1.5})
+    with pytest.raises(ValueError, match=r"unexpected \['extra'\]"):
+        checkpoint.restore(tmp_path / "d.msgpack", {"w": jnp.zeros(2), "n": 1.5})
+    with pytest.raises(ValueError, match=r"missing \['m'\]"):
+        checkpoint.restore(tmp_path / "d.msgpack", {"w": jnp.zeros(2), "extra": jnp.zeros(5), "n": 1.5, "m": 0})
+    with pytest.raises(ValueError, match="at n: expected int"):
+        checkpoint.restore(tmp_path / "d.msgpack", {"w": jnp.zeros(2), "extra": jnp.zeros(5), "n": 0})
+    assert checkpoint.restore(tmp_path / "d.msgpack", {"w": jnp.ones(2), "extra": jnp.ones(5), "n": 0.0})["n"] == 1.5
 
 
 def test_resume_reads_an_older_checkpoint_and_a_finished_run_keeps_its_last_row(tmp_path):
@@ -421,3 +430,10 @@ def test_evaluation_scores_every_window_of_the_split():
     loss, _ = lm.loss(params, lm.init_carry(params, (4,)), jnp.asarray(rows[:, :-1].T), jnp.asarray(rows[:, 1:].T),
                       reduction="sum")
     np.testing.assert_allclose(got, float(loss) / 36, rtol=1e-5)
+
+
+def test_a_start_id_that_is_not_one_integer_token_is_refused():
+    params = _model()
+    for bad, error in ((1.9, TypeError), (True, ValueError), ([1, 2], ValueError)):
+        with pytest.raises(error, match="`start_id` must"):
+            scoring.log_likelihood(params, jnp.array([1, 2]), bad)
