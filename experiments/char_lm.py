@@ -14,7 +14,7 @@ lands in runs/char_lm (see `jaxseq.lm_train`).
 import dataclasses
 import sys
 
-from jaxseq import experiment
+from jaxseq import experiment, lm_train
 from jaxseq.lm_train import LMConfig, train
 
 
@@ -42,9 +42,7 @@ PRESETS = {
 def main(argv=None):
     config = experiment.parse_config(Config, argv, presets=PRESETS, description=__doc__.split("\n\n")[0])
     _, summary = train(config)
-    unit = "bpc"
-    print(f"\nvalidation {summary['valid_' + unit]:.3f} {unit}  (unigram baseline {summary['unigram_' + unit]:.3f} {unit}); "
-          f"{summary['tokens_per_s']:,.0f} tokens/s; {summary['wall_s']:.0f} s")
+    print("\n" + lm_train.summary_line(summary, config.level))
     for text in summary.get("samples", []):
         print("\n--- sample ---\n" + text)
     print(f"\nrun folder: {config.out}")

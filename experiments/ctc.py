@@ -42,24 +42,24 @@ BLANK = 0
 class Config:
     """CTC on synthetic spoken symbols (see the module docstring)."""
 
-    symbols: int = 8
-    features: int = 16
-    min_labels: int = 3
-    max_labels: int = 8
-    min_duration: int = 2
-    max_duration: int = 5
-    max_gap: int = 2
-    noise: float = 0.7
-    n_train: int = 4000
-    n_test: int = 200
+    symbols: int = 8  # distinct labels (the blank is one more)
+    features: int = 16  # features per frame
+    min_labels: int = 3  # the fewest labels an utterance has
+    max_labels: int = 8  # the most labels an utterance has
+    min_duration: int = 2  # the fewest frames a label lasts
+    max_duration: int = 5  # the most frames a label lasts
+    max_gap: int = 2  # the most silent frames between labels
+    noise: float = 0.7  # the standard deviation of the frames' noise
+    n_train: int = 4000  # training utterances
+    n_test: int = 200  # test utterances
     cell: str = "lstm"
-    hidden: int = 64
+    hidden: int = 64  # units per direction of the bidirectional encoder
     steps: int = 1000
     batch: int = 32
     lr: float = 3e-3
     clip: float = 5.0
-    beam: int = 8
-    eval_every: int = 200
+    beam: int = 8  # the width of the prefix beam search
+    eval_every: int = 200  # steps between evaluations
     seed: int = 0
     out: str = "runs/ctc"
     progress: bool = True
@@ -152,8 +152,7 @@ def check(config: Config) -> None:
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
     for name in ("lr", "clip"):
-        if not getattr(config, name) > 0:
-            raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
+        _checks.positive_finite(name, getattr(config, name))
     _checks.nonnegative_int("max_gap", config.max_gap)
 
 

@@ -40,25 +40,25 @@ MAX_LEN = 11  # YYYY-MM-DD and <eos>
 class Config:
     """Date translation with and without attention (see the module docstring)."""
 
-    n_train: int = 20000
-    n_test: int = 1000
-    test_frac: float = 0.1
+    n_train: int = 20000  # training pairs
+    n_test: int = 1000  # held-out pairs (on days never seen in training)
+    test_frac: float = 0.1  # the fraction of calendar days held out
     cell: str = "lstm"
-    embed: int = 32
-    encoder: int = 64
-    decoder: int = 128
-    bidirectional: bool = True
-    attention: str = "additive"
-    attention_size: int = 64
+    embed: int = 32  # the size of a character's embedding
+    encoder: int = 64  # units per direction of the encoder
+    decoder: int = 128  # units of the decoder
+    bidirectional: bool = True  # a bidirectional encoder
+    attention: str = "additive"  # the attention of the second model: additive, dot or general
+    attention_size: int = 64  # the hidden size of additive attention
     steps: int = 1500
     batch: int = 64
     lr: float = 3e-3
     clip: float = 5.0
-    beam: int = 4
-    length_alpha: float = 0.6
-    eval_every: int = 250
+    beam: int = 4  # the beam width at test time
+    length_alpha: float = 0.6  # the length-normalisation exponent of beam search (0: none)
+    eval_every: int = 250  # steps between evaluations
     n_eval: int = 500  # held-out pairs decoded greedily at each evaluation (for the curves only)
-    n_heatmaps: int = 4
+    n_heatmaps: int = 4  # held-out dates shown in attention.png
     seed: int = 0
     out: str = "runs/dates"
     progress: bool = True
@@ -82,8 +82,7 @@ def check(config: Config) -> None:
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
     for name in ("lr", "clip"):
-        if not getattr(config, name) > 0:
-            raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
+        _checks.positive_finite(name, getattr(config, name))
     _checks.positive_int("n_heatmaps", config.n_heatmaps)
     if not config.length_alpha >= 0:
         raise ValueError(f"`length_alpha` must be >= 0; got {config.length_alpha}")
@@ -122,6 +121,8 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     """Train both models; returns ({model: TrainState}, summary)."""
     check(config)
     data = dates.make(seed=config.seed, n_train=config.n_train, n_test=config.n_test, test_frac=config.test_frac)
+    # both models built first: a size that does not fit (dot attention) is refused before the run folder is cleared
+    initial = {model: init_params(config, model, len(data.src_vocab)) for model in MODELS}
     out = experiment.prepare_run_dir(config.out, resume=False)
     experiment.write_json(out / "config.json", dataclasses.asdict(config))
     data.src_vocab.save(out / "vocab.json")
@@ -163,8 +164,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     lines = []
     heatmaps = None
     for model in MODELS:
-        params = init_params(config, model, len(data.src_vocab))
-        state = bptt.init_train_state(params, optimizer)
+        state = bptt.init_train_state(initial[model], optimizer)
         state, times = supervised.fit(train_step, state, batch_at, steps=config.steps, eval_every=config.eval_every,
                                       evaluate=evaluate, metrics=metrics, progress=config.progress, desc=model,
                                       prefix=f"{model}_", log=log)

@@ -60,14 +60,14 @@ class Config:
     MSE near 0.001 against the baseline 0.167, the tanh RNN stays at the baseline (module docstring).
     """
 
-    length: int = 100
-    hidden: int = 64
+    length: int = 100  # T, the sequence length: the two marked numbers can be that far apart
+    hidden: int = 64  # units of the recurrent layer
     steps: int = 1500
     batch: int = 64
     lr: float = 3e-3
     clip: float = 1.0  # max global gradient norm of the clipped runs
     cells: str = "rnn,gru,lstm"  # names from jaxseq.cell.KINDS, comma-separated
-    test_size: int = 1000
+    test_size: int = 1000  # test sequences
     seed: int = 0
     out: str = "runs/long_range"
     progress: bool = True
@@ -167,10 +167,8 @@ def check_config(config: Config) -> None:
         _checks.positive_int(name, getattr(config, name))
     if not (isinstance(config.length, int) and config.length >= 2):
         raise ValueError(f"`length` must be an integer >= 2 (two halves with a marker each); got {config.length!r}")
-    if not config.lr > 0:
-        raise ValueError(f"`lr` must be positive; got {config.lr}")
-    if not config.clip > 0:
-        raise ValueError(f"`clip` must be positive; got {config.clip}")
+    for name in ("lr", "clip"):
+        _checks.positive_finite(name, getattr(config, name))
     cell_kinds(config)
 
 

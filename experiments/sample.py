@@ -23,6 +23,9 @@ def main(argv=None):
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    for flag, value in (("--n", args.n), ("--length", args.length)):
+        if value < 1:
+            p.error(f"{flag} must be a positive integer; got {value}")
     config, vocab, params = load_run(args.run)
     texts = sample_texts(params, vocab, config.level, args.prompt, n=args.n, length=args.length,
                          temperature=args.temperature, seed=args.seed, top_k=args.top_k, top_p=args.top_p)

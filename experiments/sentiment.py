@@ -52,16 +52,16 @@ class Config:
     data: str = ""  # a fastText-style labelled file; "": gensim's pang_lee_polarity.cor
     vectors: str = ""  # a word2vec text file of pretrained vectors; "": train word2vec on `corpus`
     corpus: str = "enwiki-sample"  # a name (enwiki-sample, default, pydocs, wikitext-2, ...) or a text file: word2vec is trained on it
-    corpus_max_words: int = 0
-    w2v_epochs: int = 5
+    corpus_max_words: int = 0  # > 0: word2vec reads only this many words of the corpus
+    w2v_epochs: int = 5  # word2vec's epochs
     w2v_min_count: int = 5  # of the word2vec run on `corpus`
     dim: int = 100  # of the trained vectors (and of the random embedding)
-    cell: str = "lstm"
-    hidden: int = 32
-    steps: int = 150
-    lr: float = 3e-3
-    folds: int = 5
-    seeds: int = 2
+    cell: str = "lstm"  # the classifier's cell: rnn, gru, gru-course, gru-minimal or lstm
+    hidden: int = 32  # units of the classifier's recurrent layer
+    steps: int = 150  # full-batch training steps per fold
+    lr: float = 3e-3  # Adam's learning rate
+    folds: int = 5  # k of the k-fold cross-validation
+    seeds: int = 2  # repetitions with other fold splits
     seed: int = 0
     out: str = "runs/sentiment"
 

@@ -37,11 +37,11 @@ VARIANTS = ("unidirectional", "bidirectional")
 class Config:
     """Tagging by the future: unidirectional vs bidirectional (see the module docstring)."""
 
-    symbols: int = 10
-    min_len: int = 8
-    max_len: int = 24
-    n_train: int = 5000
-    n_test: int = 1000
+    symbols: int = 10  # distinct input symbols
+    min_len: int = 8  # the shortest sequence
+    max_len: int = 24  # the longest sequence
+    n_train: int = 5000  # training sequences
+    n_test: int = 1000  # test sequences
     cell: str = "lstm"
     embed: int = 16
     hidden: int = 64
@@ -49,7 +49,7 @@ class Config:
     batch: int = 64
     lr: float = 1e-2
     clip: float = 5.0
-    eval_every: int = 100
+    eval_every: int = 100  # steps between evaluations
     seed: int = 0
     out: str = "runs/tagger"
     progress: bool = True
@@ -103,8 +103,7 @@ def check(config: Config) -> None:
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
     for name in ("lr", "clip"):
-        if not getattr(config, name) > 0:
-            raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
+        _checks.positive_finite(name, getattr(config, name))
 
 
 def train(config: Config, *, log=print) -> tuple[dict, dict]:

@@ -12,7 +12,7 @@ CPU and minutes on a GPU.
 import dataclasses
 import sys
 
-from jaxseq import experiment
+from jaxseq import experiment, lm_train
 from jaxseq.lm_train import LMConfig, train
 
 
@@ -45,9 +45,7 @@ PRESETS = {
 def main(argv=None):
     config = experiment.parse_config(Config, argv, presets=PRESETS, description=__doc__.split("\n\n")[0])
     _, summary = train(config)
-    print(f"\nvalidation perplexity {summary['valid_ppl']:.1f} (unigram baseline {summary['unigram_ppl']:.1f})"
-          + (f", test {summary['test_ppl']:.1f}" if "test_ppl" in summary else "")
-          + f"; {summary['tokens_per_s']:,.0f} tokens/s; {summary['wall_s']:.0f} s")
+    print("\n" + lm_train.summary_line(summary, config.level))
     for text in summary.get("samples", []):
         print("\n--- sample ---\n" + text)
     print(f"\nrun folder: {config.out}")

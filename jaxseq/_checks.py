@@ -109,6 +109,12 @@ def lengths_within(name: str, lengths: Any, t: int) -> None:
         raise ValueError(f"`{name}` must lie in [0, {t}] (the number of time steps); got lengths from {lo} to {hi}")
 
 
+def positive_finite(name: str, value: Any) -> None:
+    """A positive, finite number (a learning rate, a clipping norm): not 0, inf or NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value < float("inf"):
+        raise ValueError(f"`{name}` must be a positive finite number; got {value!r}")
+
+
 def nonnegative_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"`{name}` must be an integer >= 0; got {value!r}")

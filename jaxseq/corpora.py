@@ -476,16 +476,25 @@ def _check_cached(name: str, file: RemoteFile) -> None:
             f"{file.url}); delete it (and any {record.name}) to download it again, or replace it")
 
 
+def _read_utf8(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text ({e.reason}); corpus files must be UTF-8: re-encode "
+                         "it (e.g. iconv -f latin1 -t utf-8)") from None
+
+
 def _load_local(path: Path) -> Corpus:
     if path.is_dir():
         files = sorted(p for p in path.glob("*.txt") if p.is_file())
         if not files:
             raise ValueError(f"`name_or_path` {os.fspath(path)!r} is a folder with no *.txt files")
-        texts = [p.read_text(encoding="utf-8") for p in files]
+        texts = [_read_utf8(p) for p in files]
         text = "".join(t if t.endswith("\n") or not t else t + "\n" for t in texts)
         what = f"{len(files)} *.txt files in {path}"
     else:
-        text = path.read_text(encoding="utf-8")
+        text = _read_utf8(path)
         what = f"the file {path}"
     if not text.strip():
         raise ValueError(f"`name_or_path` {os.fspath(path)!r} is empty; expected text to split into "

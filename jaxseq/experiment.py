@@ -42,10 +42,23 @@ def _flag(name: str) -> str:
 _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
 
 
+COMMON_HELP = {  # the --help of the fields every experiment has, where its config says nothing else
+    "seed": "the same seed gives the same run (bit for bit on a CPU)", "out": "the run folder",
+    "progress": "show a progress bar", "lr": "the learning rate", "steps": "training steps",
+    "batch": "examples per step", "clip": "the largest global gradient norm",
+    "cell": "rnn, gru, gru-course, gru-minimal or lstm", "hidden": "units of the recurrent layer",
+    "embed": "the size of a token's embedding", "epochs": "passes over the data",
+    "pictures": "write PCA and t-SNE pictures of chosen words (pca.png, tsne.png)",
+    "max_words": "> 0: read only the first sentences, up to this many words",
+    "resume": "continue the run in `out` from its checkpoint",
+}
+
+
 def _field_comments(cls) -> dict:
     """{field: its end-of-line comment} from the source of `cls` and the dataclasses it extends (the
-    comments are the fields' documentation; they become the --help of each flag). {} without source."""
-    comments: dict = {}
+    comments are the fields' documentation; they become the --help of each flag), else COMMON_HELP's
+    line for a field of that name."""
+    comments: dict = {f.name: COMMON_HELP[f.name] for f in dataclasses.fields(cls) if f.name in COMMON_HELP}
     for klass in reversed(cls.__mro__):  # a subclass's comment wins
         if not dataclasses.is_dataclass(klass):
             continue
@@ -245,6 +258,9 @@ def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: st
         return folder.path
 
 
+RUN_FILE_SUFFIXES = (".json", ".csv", ".png", ".txt", ".md", ".msgpack")  # all a run folder holds: files of these
+
+
 class RunFolder:
     """A run folder opened by `run_folder`; `keep()` makes the new run final (the earlier one is deleted)."""
 
@@ -291,6 +307,10 @@ def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "
         if not (out / "config.json").is_file():
             raise ValueError(f"`out` = {out} is not empty and is not a run folder (no config.json): refusing to "
                              "clear it; pick a new or empty folder")
+        foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and p.suffix in RUN_FILE_SUFFIXES))
+        if foreign:
+            raise ValueError(f"`out` = {out} holds what no run writes ({', '.join(foreign[:5])}"
+                             f"{', ...' if len(foreign) > 5 else ''}): refusing to clear it; pick a new or empty folder")
         if out == Path.cwd() or out in Path.cwd().parents:
             raise ValueError(f"`out` = {out} holds an earlier run and is the current folder (or contains it): "
                              "refusing to replace it; run from elsewhere or pick a subfolder")

@@ -50,20 +50,20 @@ __all__ = ["GloVeConfig", "Params", "AdaGradState", "Cooccurrence", "Result", "C
 class GloVeConfig:
     """Hyperparameters of `train` (glove.c's defaults where it has them)."""
 
-    dim: int = 50
-    window: int = 10
-    symmetric: bool = True
-    distance_weighting: bool = True
-    min_count: int = 5
+    dim: int = 50  # the size of a word vector
+    window: int = 10  # co-occurrences counted up to this many words away
+    symmetric: bool = True  # count both sides of a word (--no-symmetric: the left only, as GloVe's -symmetric 0)
+    distance_weighting: bool = True  # count 1/d for words d apart (--no-distance-weighting: 1)
+    min_count: int = 5  # words seen fewer times are dropped
     max_vocab: int = 0  # 0: no cap
-    x_max: float = 100.0
-    alpha: float = 0.75
-    lr: float = 0.05
-    epochs: int = 25
-    batch: int = 4096
-    grad_clip: float = 100.0
-    chunk_words: int = 1_000_000
-    seed: int = 0
+    x_max: float = 100.0  # f(x) = (x / x_max)^alpha below x_max, 1 above
+    alpha: float = 0.75  # the exponent of the weighting f
+    lr: float = 0.05  # AdaGrad's learning rate
+    epochs: int = 25  # passes over the co-occurrences
+    batch: int = 4096  # co-occurrences per step
+    grad_clip: float = 100.0  # each gradient entry is clipped to ± this
+    chunk_words: int = 1_000_000  # corpus words counted at a time
+    seed: int = 0  # the same seed gives the same vectors
 
 
 class StepOptions(NamedTuple):
@@ -249,9 +249,11 @@ def check_config(config: GloVeConfig) -> None:
     for name in ("dim", "window", "min_count", "epochs", "batch", "chunk_words"):
         _checks.positive_int(name, getattr(config, name))
     _checks.nonnegative_int("max_vocab", config.max_vocab)
-    for name in ("x_max", "alpha", "lr", "grad_clip"):
+    for name in ("x_max", "alpha"):
         if not getattr(config, name) > 0:
             raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
+    for name in ("lr", "grad_clip"):
+        _checks.positive_finite(name, getattr(config, name))
 
 
 def run_settings(config: GloVeConfig, vocab: Vocab, counts: np.ndarray, X: Cooccurrence) -> dict:

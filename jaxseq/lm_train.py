@@ -39,36 +39,36 @@ LN2 = math.log(2.0)
 class LMConfig:
     """A recurrent language model trained with truncated BPTT."""
 
-    corpus: str = "default"
-    level: str = "char"
-    cell: str = "lstm"
-    embed: int = 64
-    hidden: int = 256
-    layers: int = 1
-    tie: bool = False
-    dropout: float = 0.0
-    steps: int = 1000
+    corpus: str = "default"  # a corpus name (default = the embedded pydocs, tiny-shakespeare, ptb, wikitext-2, text8, ...) or a text file or folder of *.txt
+    level: str = "char"  # "char" or "word" tokens
+    cell: str = "lstm"  # "rnn", "gru", "gru-course", "gru-minimal" or "lstm"
+    embed: int = 64  # the size of a token's embedding
+    hidden: int = 256  # units per recurrent layer
+    layers: int = 1  # recurrent layers stacked
+    tie: bool = False  # the output layer shares the embedding matrix (needs hidden == embed)
+    dropout: float = 0.0  # dropout rate between layers, in [0, 1)
+    steps: int = 1000  # training steps (one window of batch × seq_len tokens each)
     epochs: int = 0  # > 0: steps = epochs × windows per epoch (overrides steps)
-    seq_len: int = 64
-    batch: int = 32
-    optimizer: str = "adam"
-    lr: float = 3e-3
+    seq_len: int = 64  # tokens per window: the truncated-BPTT length
+    batch: int = 32  # rows of the token stream read side by side
+    optimizer: str = "adam"  # "adam" or "sgd"
+    lr: float = 3e-3  # the learning rate
     lr_decay: float = 1.0  # epoch E (from 1) runs at lr · lr_decay^max(0, E − decay_after)
-    decay_after: int = 0
-    clip: float = 5.0
-    seed: int = 0
-    min_count: int = 1
-    max_vocab: int = 0  # 0: no cap
-    eval_every: int = 250
-    ckpt_every: int = 250
-    max_eval_tokens: int = 200_000  # 0: the whole validation split
-    samples: int = 3
-    sample_len: int = 200
-    temperature: float = 0.8
-    unroll: int = 1
-    out: str = "runs/lm"
-    resume: bool = False
-    progress: bool = True
+    decay_after: int = 0  # the epochs before lr_decay starts
+    clip: float = 5.0  # the largest global gradient norm (0: no clipping)
+    seed: int = 0  # the same seed gives the same run (bit for bit on a CPU)
+    min_count: int = 1  # tokens seen fewer times become <unk>
+    max_vocab: int = 0  # keep at most this many tokens, the most frequent (0: no cap)
+    eval_every: int = 250  # steps between evaluations on the validation split
+    ckpt_every: int = 250  # steps between checkpoints
+    max_eval_tokens: int = 200_000  # evaluate on at most this many tokens of the validation and test splits (0: all)
+    samples: int = 3  # texts sampled at the end into samples.txt
+    sample_len: int = 200  # tokens per sample
+    temperature: float = 0.8  # of the samples (0: greedy)
+    unroll: int = 1  # time steps per iteration of the compiled loop (a speed setting)
+    out: str = "runs/lm"  # the run folder
+    resume: bool = False  # continue the run in `out` from its checkpoint
+    progress: bool = True  # show a progress bar
 
 
 # --------------------------------------------------------------------------------------------------
@@ -94,6 +94,9 @@ def prepare_data(config: LMConfig, *, fallback_to_embedded: bool = True) -> Data
     train_tokens = tokenize(corpus.train, config.level)
     if not train_tokens:
         raise ValueError(f"corpus {config.corpus!r} has an empty training split: nothing to learn from")
+    if 0 < config.max_vocab <= len((UNK, EOS)):
+        raise ValueError(f"`max_vocab` must be 0 (no cap) or more than the {len((UNK, EOS))} special tokens "
+                         f"{UNK}, {EOS}; got {config.max_vocab}")
     vocab = Vocab.build(train_tokens, min_count=config.min_count, max_size=config.max_vocab or None)
     distinct = len(set(train_tokens))
     if distinct < 2:
@@ -121,8 +124,7 @@ def experiment_checks(config: LMConfig) -> None:
         raise ValueError(f"`steps` must be a positive integer (or set `epochs`); got {config.steps}")
     if not 0.0 <= config.dropout < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1); got {config.dropout}")
-    if not config.lr > 0:
-        raise ValueError(f"`lr` must be positive; got {config.lr}")
+    _checks.positive_finite("lr", config.lr)
     if not config.temperature >= 0:  # NaN too
         raise ValueError(f"`temperature` must be >= 0; got {config.temperature}")
     if not 0.0 < config.lr_decay <= 1.0:
@@ -215,12 +217,12 @@ def on_boundary(step: int, config: LMConfig) -> bool:
 
 def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     """Train, evaluate, checkpoint and sample as the config says; returns (final state, summary)."""
-    data = prepare_data(config)  # all input errors surface here, before the run folder is touched
+    data = prepare_data(config)  # all input errors surface here and in init_params, before the run folder is touched
     n_windows = data.xs.shape[0]
     steps = total_steps(config, n_windows)
-    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
     optimizer = make_optimizer(config, n_windows)
-    params = init_params(config, len(data.vocab))
+    params = init_params(config, len(data.vocab))  # refuses --tie with hidden != embed
+    out = experiment.prepare_run_dir(config.out, resume=config.resume, checkpoint_name=CKPT)
     state = bptt.init_train_state(params, optimizer)
     carry = lm.init_carry(params, (config.batch,))
     rows: list[dict] = []
@@ -228,16 +230,21 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
     pending = (0.0, 0)  # (Σ, n) of the training losses since the last eval/checkpoint boundary
     if config.resume:
         may_change = ("steps", "epochs", "resume", "progress", "out")
-        fixed = lambda d: {k: v for k, v in d.items() if k not in may_change}
-        if fixed(json.loads((out / "config.json").read_text())) != fixed(dataclasses.asdict(config)):
-            raise ValueError(f"--resume: the config differs from the one saved in {out / 'config.json'} "
-                             "(only --steps/--epochs may change)")
+        saved, now = json.loads((out / "config.json").read_text()), dataclasses.asdict(config)
+        differ = [f"--{k.replace('_', '-')}: {saved.get(k)!r} then, {now.get(k)!r} now"
+                  for k in sorted(set(saved) | set(now)) if k not in may_change and saved.get(k) != now.get(k)]
+        if differ:
+            raise ValueError(f"--resume: the config differs from the one saved in {out / 'config.json'} ("
+                             + "; ".join(differ) + "); only --steps/--epochs may change")
         if Vocab.load(out / "vocab.json").tokens != data.vocab.tokens:
             raise ValueError(f"--resume: the vocabulary differs from {out / 'vocab.json'}")
         ckpt = _restore(out / CKPT, state, carry)
         state, carry, wall_before = ckpt["state"], ckpt["carry"], float(ckpt["wall_s"])
         pending = (float(ckpt["pending_sum"]), int(ckpt["pending_n"]))
         at = int(state.step)
+        if steps < at:
+            raise ValueError(f"--resume: the run in {out} is at step {at} already; --steps (or --epochs) must "
+                             f"give at least that many; got {steps}")
         # the rows up to the checkpoint, less a last row that only marked where that run stopped
         # (kept when there is nothing left to train: it is the run's last row)
         rows = [r for r in experiment.Metrics.read(out / "metrics.csv")
@@ -351,6 +358,16 @@ def unit_line(nats: float, level: str) -> str:
     return f"{to_unit(nats, level):.3f} bpc" if level == "char" else f"perplexity {to_unit(nats, level):.1f}"
 
 
+def summary_line(summary: dict, level: str) -> str:
+    """The run's result in one line: validation (and test) bpc or perplexity against the unigram baseline."""
+    unit = unit_name(level)
+    shown = (lambda x: f"{x:.3f} bpc") if level == "char" else (lambda x: f"perplexity {x:.1f}")
+    line = f"validation {shown(summary['valid_' + unit])} (unigram baseline {shown(summary['unigram_' + unit])})"
+    if f"test_{unit}" in summary:
+        line += f", test {shown(summary['test_' + unit])}"
+    return line + f"; {summary['tokens_per_s']:,.0f} tokens/s; {summary['wall_s']:.0f} s"
+
+
 def start_id(vocab: Vocab, level: str) -> int:
     """The token a generation or a score starts from: a newline (char level) or <eos> (word level)."""
     if level == "char" and "\n" in vocab:
@@ -358,15 +375,15 @@ def start_id(vocab: Vocab, level: str) -> int:
     return vocab.eos_id
 
 
-def encode_prompt(vocab: Vocab, level: str, prompt: str) -> np.ndarray:
-    """[start] + the prompt's ids; characters outside a char vocabulary are an error."""
+def encode_prompt(vocab: Vocab, level: str, prompt: str, *, name: str = "prompt") -> np.ndarray:
+    """[start] + the prompt's ids; characters outside a char vocabulary are an error (naming `name`)."""
     tokens = tokenize(prompt, level) if prompt else []
     if level == "word" and tokens and tokens[-1] == "<eos>" and not prompt.endswith("\n"):
         tokens = tokens[:-1]
     if level == "char":
         unknown = sorted({t for t in tokens if t not in vocab})
         if unknown:
-            raise ValueError(f"`prompt` has characters outside the vocabulary: {unknown!r}")
+            raise ValueError(f"`{name}` has characters outside the vocabulary: {unknown!r}")
     return np.concatenate([[start_id(vocab, level)], vocab.encode(tokens)]).astype(np.int32)
 
 
@@ -377,7 +394,7 @@ def encode_sentence(vocab: Vocab, level: str, sentence: str) -> np.ndarray:
     if not sentence.strip():
         raise ValueError(f"`sentence` must hold at least one token; got {sentence!r}")
     body = sentence[:-1] if sentence.endswith("\n") else sentence
-    ids = encode_prompt(vocab, level, body)
+    ids = encode_prompt(vocab, level, body, name="sentence")
     end = [vocab.eos_id] if level == "word" else ([start_id(vocab, level)] if "\n" in vocab else [])
     return np.concatenate([ids, np.asarray(end, np.int32)]).astype(np.int32)
 
@@ -400,7 +417,11 @@ def load_run(run_dir: str | Path) -> tuple[LMConfig, Vocab, lm.Params]:
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"`run_dir` {run_dir} is not a language-model run folder: no {name}")
     fields = {f.name for f in dataclasses.fields(LMConfig)}
-    config = LMConfig(**{k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k in fields})
+    saved = json.loads((run_dir / "config.json").read_text())
+    if not isinstance(saved, dict) or not {"level", "seq_len", "tie", "layers"} <= set(saved):
+        raise ValueError(f"`run_dir` {run_dir} is not a language-model run folder: its config.json is of another "
+                         "experiment (an LM run's has level, seq_len, layers, tie, ...)")
+    config = LMConfig(**{k: v for k, v in saved.items() if k in fields})
     vocab = Vocab.load(run_dir / "vocab.json")
     params = init_params(config, len(vocab))
     opt = make_optimizer(config, 1)

@@ -52,18 +52,18 @@ UNK = "<unk>"
 class NPLMConfig:
     """Hyperparameters of `train`."""
 
-    context: str = "last"
+    context: str = "last"  # which words predict the target: last, both, last_word or nearby
     n: int = 4  # context words (per side for "both", the reach for "nearby")
     dim: int = 64  # e
     hidden: int = 128  # h
     direct: bool = False  # the paper's direct connections x W
-    min_count: int = 5
-    max_vocab: int = 10_000
-    epochs: int = 3
-    batch: int = 512
-    lr: float = 1e-3
+    min_count: int = 5  # words seen fewer times become <unk>
+    max_vocab: int = 10_000  # keep at most this many words, the most frequent
+    epochs: int = 3  # passes over the corpus
+    batch: int = 512  # examples per step
+    lr: float = 1e-3  # Adam's learning rate
     valid_frac: float = 0.05  # the last sentences, held out to report a validation loss
-    seed: int = 0
+    seed: int = 0  # the same seed gives the same vectors
 
 
 class Params(NamedTuple):
@@ -208,8 +208,7 @@ def check_config(config: NPLMConfig) -> None:
     _check_vocab_options(config.min_count, config.max_vocab)
     if not 0 <= config.valid_frac < 1:
         raise ValueError(f"`valid_frac` must lie in [0, 1); got {config.valid_frac}")
-    if not config.lr > 0:
-        raise ValueError(f"`lr` must be positive; got {config.lr}")
+    _checks.positive_finite("lr", config.lr)
 
 
 def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,

@@ -665,8 +665,7 @@ def check_config(config: Word2VecConfig) -> None:
         raise ValueError(f"`max_vocab` must be >= 0 (0: no cap); got {config.max_vocab}")
     if not config.sample >= 0:
         raise ValueError(f"`sample` must be >= 0 (0: no subsampling); got {config.sample}")
-    if not config.lr > 0:
-        raise ValueError(f"`lr` must be positive; got {config.lr}")
+    _checks.positive_finite("lr", config.lr)
     if not 0 <= config.min_lr_frac <= 1:
         raise ValueError(f"`min_lr_frac` must lie in [0, 1]; got {config.min_lr_frac}")
 

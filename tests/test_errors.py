@@ -199,9 +199,11 @@ def test_seq2seq_classifier_and_ctc_refuse_out_of_range_ids_lengths_and_options(
 
 
 @pytest.mark.parametrize("name,flags,match", [
-    ("dates", ["--clip", "0"], "`clip` must be positive"),
-    ("tagger", ["--lr", "-1"], "`lr` must be positive"),
-    ("ctc", ["--clip", "-1"], "`clip` must be positive"),
+    ("dates", ["--clip", "0"], "`clip` must be a positive finite number"),
+    ("dates", ["--no-bidirectional", "--attention", "dot"], "`decoder_size` must equal the annotation size"),
+    ("tagger", ["--lr", "-1"], "`lr` must be a positive finite number"),
+    ("ctc", ["--clip", "-1"], "`clip` must be a positive finite number"),
+    ("long_range", ["--lr", "inf"], "`lr` must be a positive finite number"),
     ("ctc", ["--max-gap", "-1"], "`max_gap` must be an integer >= 0"),
 ])
 def test_experiment_flags_refused_before_the_run_folder_is_touched(name, flags, match, tmp_path):

@@ -115,3 +115,15 @@ def test_a_run_killed_before_its_first_checkpoint_gets_the_earlier_run_back(tmp_
     monkeypatch.chdir(out)
     with pytest.raises(ValueError, match="is the current folder"):
         experiment.prepare_run_dir(".", resume=False)
+
+
+def test_a_folder_with_a_config_json_and_other_things_is_not_cleared(tmp_path):
+    from jaxseq import experiment
+
+    project = tmp_path / "proj"
+    (project / "data").mkdir(parents=True)
+    (project / "config.json").write_text('{"name": "my project"}')
+    (project / "important.py").write_text("print(1)")
+    with pytest.raises(ValueError, match=r"holds what no run writes \(data, important.py\)"):
+        experiment.prepare_run_dir(project, resume=False)
+    assert (project / "important.py").is_file() and (project / "data").is_dir()

@@ -437,3 +437,29 @@ def test_a_start_id_that_is_not_one_integer_token_is_refused():
     for bad, error in ((1.9, TypeError), (True, ValueError), ([1, 2], ValueError)):
         with pytest.raises(error, match="`start_id` must"):
             scoring.log_likelihood(params, jnp.array([1, 2]), bad)
+
+
+def test_lm_flags_refused_before_the_earlier_run_is_touched_and_resume_names_what_differs(tiny_run, tmp_path,
+                                                                                          capsys):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run)
+    before = sorted(p.name for p in run.iterdir())
+    for flags, match in [(["--tie"], "tie_weights"), (["--lr", "inf"], "`lr` must be a positive finite number")]:
+        with pytest.raises(ValueError, match=match):
+            char_lm.main(TINY + ["--out", str(run)] + flags)
+        assert sorted(p.name for p in run.iterdir()) == before
+    with pytest.raises(ValueError, match=r"--eval-every: 10 then, 5 now.*only --steps/--epochs may change"):
+        char_lm.main(TINY + ["--out", str(run), "--resume", "--eval-every", "5"])
+    with pytest.raises(ValueError, match="is at step 20 already; --steps .* must give at least that many; got 10"):
+        char_lm.main(TINY + ["--out", str(run), "--resume", "--steps", "10"])
+    with pytest.raises(ValueError, match="not a language-model run folder: its config.json is of another"):
+        (tmp_path / "other").mkdir()
+        for name in ("vocab.json", "checkpoint.msgpack"):
+            shutil.copy(run / name, tmp_path / "other" / name)
+        (tmp_path / "other" / "config.json").write_text('{"n_train": 5}')
+        lm_train.load_run(tmp_path / "other")
+    capsys.readouterr()
+    char_lm.main(TINY + ["--out", str(tmp_path / "w"), "--level", "word", "--samples", "0"])  # KeyError before
+    assert "validation perplexity" in capsys.readouterr().out
