@@ -353,3 +353,10 @@ def test_a_text_of_one_line_is_split_at_spaces(tmp_path):
     (tmp_path / "two-words.txt").write_text("just two")
     with pytest.raises(ValueError, match="two-words.txt.*has 2 word\\(s\\); cutting it .* needs at least 3"):
         load_corpus(tmp_path / "two-words.txt")
+
+
+def test_a_local_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"first line\nsecond line\nle caf\xe9\nmore\n")
+    with pytest.raises(ValueError, match="latin1.txt, line 3: not UTF-8 text"):
+        load_corpus(path)

@@ -463,3 +463,13 @@ def test_lm_flags_refused_before_the_earlier_run_is_touched_and_resume_names_wha
     capsys.readouterr()
     char_lm.main(TINY + ["--out", str(tmp_path / "w"), "--level", "word", "--samples", "0"])  # KeyError before
     assert "validation perplexity" in capsys.readouterr().out
+
+
+def test_sample_and_score_scripts_name_their_bad_arguments(tiny_run, tmp_path):
+    run = str(tiny_run[0])
+    with pytest.raises(SystemExit):
+        sample_script.main([run, "--n", "0"])
+    with pytest.raises(ValueError, match="`sentence` has characters outside the vocabulary"):
+        score_script.main([run, "naïve café \u2603"])
+    with pytest.raises(ValueError, match="`max_vocab` must be 0 \\(no cap\\) or more than the 2 special tokens"):
+        char_lm.main(TINY + ["--max-vocab", "2", "--out", str(tmp_path / "v")])
