@@ -259,6 +259,7 @@ def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: st
 
 
 RUN_FILE_SUFFIXES = (".json", ".csv", ".png", ".txt", ".md", ".msgpack")  # all a run folder holds: files of these
+_ATOMIC_TEMP = re.compile(r"\..+\.[0-9a-f]{16}\.tmp")  # and the temporary file of an atomic write cut short
 
 
 class RunFolder:
@@ -307,7 +308,8 @@ def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "
         if not (out / "config.json").is_file():
             raise ValueError(f"`out` = {out} is not empty and is not a run folder (no config.json): refusing to "
                              "clear it; pick a new or empty folder")
-        foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and p.suffix in RUN_FILE_SUFFIXES))
+        foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and (
+            p.suffix in RUN_FILE_SUFFIXES or _ATOMIC_TEMP.fullmatch(p.name))))
         if foreign:
             raise ValueError(f"`out` = {out} holds what no run writes ({', '.join(foreign[:5])}"
                              f"{', ...' if len(foreign) > 5 else ''}): refusing to clear it; pick a new or empty folder")

@@ -127,3 +127,8 @@ def test_a_folder_with_a_config_json_and_other_things_is_not_cleared(tmp_path):
     with pytest.raises(ValueError, match=r"holds what no run writes \(data, important.py\)"):
         experiment.prepare_run_dir(project, resume=False)
     assert (project / "important.py").is_file() and (project / "data").is_dir()
+    run = tmp_path / "run"  # a run's files, and the temporary file of a write cut short, are a run
+    run.mkdir()
+    for name in ("config.json", "metrics.csv", "loss.png", "vectors.txt", ".summary.json.0123456789abcdef.tmp"):
+        (run / name).write_text("x")
+    assert list(experiment.prepare_run_dir(run, resume=False).iterdir()) == []
