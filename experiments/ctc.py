@@ -151,8 +151,9 @@ def check(config: Config) -> None:
                          f"{config.min_labels} > {config.max_labels} or {config.min_duration} > {config.max_duration}")
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
-    for name in ("lr", "clip"):
-        _checks.positive_finite(name, getattr(config, name))
+    _checks.positive_finite("lr", config.lr)
+    if not config.clip > 0:  # inf: never clip
+        raise ValueError(f"`clip` must be positive (inf: no clipping); got {config.clip}")
     _checks.nonnegative_int("max_gap", config.max_gap)
 
 
@@ -162,7 +163,7 @@ def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:
     test = make_utterances(config.n_test, config, config.seed + 1)
     ctc.check_targets(data.frame_lengths, data.labels, data.label_lengths, num_classes=config.symbols + 1)
     out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    experiment.write_config(out, config)
     metrics = experiment.Metrics(out / "metrics.csv")
     log(f"{config.n_train} training and {config.n_test} held-out utterances; {data.frames.shape[0]} frames at most, "
         f"{config.min_labels}-{config.max_labels} symbols each")

@@ -81,8 +81,9 @@ def check(config: Config) -> None:
         _checks.positive_int(name, getattr(config, name))
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
-    for name in ("lr", "clip"):
-        _checks.positive_finite(name, getattr(config, name))
+    _checks.positive_finite("lr", config.lr)
+    if not config.clip > 0:  # inf: never clip
+        raise ValueError(f"`clip` must be positive (inf: no clipping); got {config.clip}")
     _checks.positive_int("n_heatmaps", config.n_heatmaps)
     if not config.length_alpha >= 0:
         raise ValueError(f"`length_alpha` must be >= 0; got {config.length_alpha}")
@@ -124,7 +125,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     # both models built first: a size that does not fit (dot attention) is refused before the run folder is cleared
     initial = {model: init_params(config, model, len(data.src_vocab)) for model in MODELS}
     out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    experiment.write_config(out, config)
     data.src_vocab.save(out / "vocab.json")
     metrics = experiment.Metrics(out / "metrics.csv")
     src, src_len, tgt, tgt_len = dates.encode(data.train, data.src_vocab)

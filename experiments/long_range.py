@@ -167,8 +167,9 @@ def check_config(config: Config) -> None:
         _checks.positive_int(name, getattr(config, name))
     if not (isinstance(config.length, int) and config.length >= 2):
         raise ValueError(f"`length` must be an integer >= 2 (two halves with a marker each); got {config.length!r}")
-    for name in ("lr", "clip"):
-        _checks.positive_finite(name, getattr(config, name))
+    _checks.positive_finite("lr", config.lr)
+    if not config.clip > 0:  # inf: never clip
+        raise ValueError(f"`clip` must be positive (inf: no clipping); got {config.clip}")
     cell_kinds(config)
 
 
@@ -216,7 +217,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     check_config(config)
     kinds = cell_kinds(config)
     out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    experiment.write_config(out, config)
     test_xs, test_y = map(jnp.asarray, adding_batch(data_rngs(config)[1], config.length, config.test_size))
     n_grad = min(GRAD_BATCH, config.test_size)
     g_xs, g_y = test_xs[:, :n_grad], test_y[:n_grad]

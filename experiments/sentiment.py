@@ -149,7 +149,7 @@ def train(config: Config, *, log=print):
     t0 = time.perf_counter()
     vectors, source = pretrained_vectors(config, log)  # before the run folder is cleared: it may fail
     out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    experiment.write_config(out, config)
     vocab = Vocab.build([w for t in texts for w in t], specials=("<pad>", "<unk>"))
     E_pre, known = embedding_matrix(vocab, vectors, jax.random.PRNGKey(config.seed + 7))
     task_words = len(vocab) - 2

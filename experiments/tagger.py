@@ -102,8 +102,9 @@ def check(config: Config) -> None:
         raise ValueError(f"`min_len` must be <= `max_len` = {config.max_len}; got {config.min_len}")
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
-    for name in ("lr", "clip"):
-        _checks.positive_finite(name, getattr(config, name))
+    _checks.positive_finite("lr", config.lr)
+    if not config.clip > 0:  # inf: never clip
+        raise ValueError(f"`clip` must be positive (inf: no clipping); got {config.clip}")
 
 
 def train(config: Config, *, log=print) -> tuple[dict, dict]:
@@ -118,7 +119,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
     ones = float(np.mean(ty[np.arange(config.max_len)[:, None] < tx_len[None]]))  # over valid tokens
     majority = max(ones, 1.0 - ones)
     out = experiment.prepare_run_dir(config.out, resume=False)
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    experiment.write_config(out, config)
     metrics = experiment.Metrics(out / "metrics.csv")
     log(f"{config.n_train} training and {config.n_test} held-out sequences; majority tag {majority:.3f}, "
         f"best without the future {bound:.3f}")

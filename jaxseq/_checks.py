@@ -111,7 +111,11 @@ def lengths_within(name: str, lengths: Any, t: int) -> None:
 
 def positive_finite(name: str, value: Any) -> None:
     """A positive, finite number (a learning rate, a clipping norm): not 0, inf or NaN."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value < float("inf"):
+    if isinstance(value, jax.core.Tracer):
+        return
+    real = (not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0
+            and np.issubdtype(np.asarray(value).dtype, np.number) and not np.iscomplexobj(value))
+    if not real or not 0 < float(value) < float("inf"):
         raise ValueError(f"`{name}` must be a positive finite number; got {value!r}")
 
 

@@ -43,8 +43,9 @@ def restore(path: str | os.PathLike, template: Any, *, defaults: Optional[dict] 
             ok = np.shape(g) == tuple(w.shape) and np.result_type(g) == np.dtype(w.dtype)
             expected, found = f"{tuple(w.shape)} {np.dtype(w.dtype)}", f"{np.shape(g)} {np.result_type(g)}"
         elif isinstance(w, (bool, int, float)):  # a Python number: a number (of the same kind) back
-            ok = isinstance(g, (bool, int, float, np.number)) and np.ndim(g) == 0 and (
-                isinstance(w, float) or not isinstance(g, (float, np.floating)))
+            number = np.ndim(g) == 0 and (isinstance(g, (bool, int, float)) or (
+                isinstance(g, (np.ndarray, np.generic)) and np.issubdtype(np.asarray(g).dtype, np.number)))
+            ok = number and (isinstance(w, float) or not np.issubdtype(np.asarray(g).dtype, np.floating))
             expected, found = type(w).__name__, f"{type(g).__name__} {g!r:.40}"
         else:
             continue

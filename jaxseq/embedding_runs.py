@@ -110,7 +110,7 @@ def open_run(config: Any, kind: type, arrays: dict, log: Callable[[str], Any] = 
             folder.keep()
 
         if not config.resume:
-            experiment.write_json(out / "config.json", dataclasses.asdict(config))
+            experiment.write_config(out, config)
             yield out, None, save
             return
         start = load_checkpoint(out / CKPT, kind, arrays)  # train checks that the corpus and config are its

@@ -165,6 +165,14 @@ def config_to_dict(config) -> dict:
 write_text = write_text_atomic  # a UTF-8 text file, written atomically (for the run folders)
 
 
+def write_config(out: str | os.PathLike, config) -> None:
+    """``out/config.json``: the dataclass `config`, every value as it was (an infinite ``clip``, "never
+    clip", is written as Infinity, which Python's json reads back), for `--resume` and the tools that
+    reload a run."""
+    write_text_atomic(Path(out) / "config.json", json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)
+                      + "\n")
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """``obj`` as JSON, written atomically; NaN and ±inf become null (bare NaN is not JSON)."""
     write_text_atomic(path, json.dumps(_finite(obj), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
@@ -259,7 +267,6 @@ def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: st
 
 
 RUN_FILE_SUFFIXES = (".json", ".csv", ".png", ".txt", ".md", ".msgpack")  # all a run folder holds: files of these
-_ATOMIC_TEMP = re.compile(r"\..+\.[0-9a-f]{16}\.tmp")  # and the temporary file of an atomic write cut short
 
 
 class RunFolder:
@@ -283,7 +290,7 @@ def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "
     word above min_count, say): an earlier run in `out` is moved aside to a hidden sibling, not
     deleted; it is deleted when the block ends or at ``folder.keep()``, and put back as it was if the
     block raises before either."""
-    out = Path(out).absolute()  # "." has no name to set a sibling aside by
+    out = Path(out).resolve()  # "." has no name to set a sibling aside by; a symlink's target is the folder
     aside = out.parent / f".{out.name}.earlier-run"
     if aside.is_dir():  # left by a process killed before its first checkpoint (or before it ended)
         if (out / checkpoint_name).is_file():
@@ -308,8 +315,8 @@ def run_folder(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "
         if not (out / "config.json").is_file():
             raise ValueError(f"`out` = {out} is not empty and is not a run folder (no config.json): refusing to "
                              "clear it; pick a new or empty folder")
-        foreign = sorted(p.name for p in out.iterdir() if not (p.is_file() and (
-            p.suffix in RUN_FILE_SUFFIXES or _ATOMIC_TEMP.fullmatch(p.name))))
+        foreign = sorted(p.name for p in out.iterdir()  # hidden entries (.DS_Store, a cut write's temp file) pass
+                         if not (p.name.startswith(".") or p.is_file() and p.suffix in RUN_FILE_SUFFIXES))
         if foreign:
             raise ValueError(f"`out` = {out} holds what no run writes ({', '.join(foreign[:5])}"
                              f"{', ...' if len(foreign) > 5 else ''}): refusing to clear it; pick a new or empty folder")

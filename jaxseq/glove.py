@@ -252,8 +252,9 @@ def check_config(config: GloVeConfig) -> None:
     for name in ("x_max", "alpha"):
         if not getattr(config, name) > 0:
             raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
-    for name in ("lr", "grad_clip"):
-        _checks.positive_finite(name, getattr(config, name))
+    _checks.positive_finite("lr", config.lr)
+    if not config.grad_clip > 0:  # inf: never clip
+        raise ValueError(f"`grad_clip` must be positive (inf: no clipping); got {config.grad_clip}")
 
 
 def run_settings(config: GloVeConfig, vocab: Vocab, counts: np.ndarray, X: Cooccurrence) -> dict:

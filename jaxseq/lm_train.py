@@ -250,7 +250,7 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
         rows = [r for r in experiment.Metrics.read(out / "metrics.csv")
                 if r["step"] < at or (r["step"] == at and (on_boundary(at, config) or at >= steps))]
         log(f"resuming {out} at step {int(state.step)}")
-    experiment.write_json(out / "config.json", dataclasses.asdict(config))
+    experiment.write_config(out, config)
     data.vocab.save(out / "vocab.json")
     metrics = experiment.Metrics(out / "metrics.csv", rows)
 

@@ -247,7 +247,12 @@ def sequence_log_prob(params: Params, src: Array, src_lengths: Array, tgt: Array
 
 
 def _check_token_id(name: str, value, v: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < v:
+    """One integer token id in [0, v): a Python or NumPy int or a 0-d integer array (traced: unchecked)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    ok = (not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0
+          and np.issubdtype(np.asarray(value).dtype, np.integer) and 0 <= int(value) < v)
+    if not ok:
         raise ValueError(f"`{name}` must be a token id in [0, {v}) (the target vocabulary); got {value!r}")
 
 

@@ -132,3 +132,28 @@ def test_a_folder_with_a_config_json_and_other_things_is_not_cleared(tmp_path):
     for name in ("config.json", "metrics.csv", "loss.png", "vectors.txt", ".summary.json.0123456789abcdef.tmp"):
         (run / name).write_text("x")
     assert list(experiment.prepare_run_dir(run, resume=False).iterdir()) == []
+
+
+def test_config_round_trips_inf_and_run_folders_take_hidden_files_and_symlinks(tmp_path):
+    """`clip = inf` (never clip) survives config.json; a folder with .DS_Store or a cut write's temp
+    file is still a run; a symlinked --out keeps pointing at its target."""
+    import dataclasses
+    import json
+
+    from jaxseq import experiment
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        clip: float = float("inf")
+
+    experiment.write_config(tmp_path, Config())
+    assert json.loads((tmp_path / "config.json").read_text()) == {"clip": float("inf")}
+    run = tmp_path / "target"
+    run.mkdir()
+    for name in ("config.json", ".DS_Store", ".checkpoint.msgpack.0123456789abcdef.tmp"):
+        (run / name).write_text("x")
+    (run / ".ipynb_checkpoints").mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(run)
+    folder = experiment.prepare_run_dir(link, resume=False)
+    assert link.is_symlink() and folder == run.resolve() and list(run.iterdir()) == []
