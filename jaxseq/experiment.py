@@ -260,8 +260,10 @@ def plot_curves(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], x: s
 
 def prepare_run_dir(out: str | os.PathLike, *, resume: bool, checkpoint_name: str = "checkpoint.msgpack") -> Path:
     """Make the run folder. Without ``resume`` an earlier run there is cleared (one notice) — only a
-    run folder (one holding the config.json every run writes first): any other non-empty folder is an
-    error, never deleted. With ``resume`` the folder must hold a checkpoint."""
+    run folder (the config.json every run writes first, and nothing but the files runs write, besides
+    hidden ones): any other non-empty folder is an error, never deleted. With ``resume`` the folder
+    must hold a checkpoint. `run_folder` is the form that keeps the earlier run until the new one has
+    a checkpoint."""
     with run_folder(out, resume=resume, checkpoint_name=checkpoint_name) as folder:
         return folder.path
 
