@@ -99,6 +99,17 @@ def cell_params(params: Any, gates_x: int, gates_a: int, extra: Sequence[tuple[s
     return h
 
 
+def token_id(name: str, value: Any, n: int, what: str) -> None:
+    """One integer id in [0, n) — a Python or NumPy int or a 0-d integer array (traced: unchecked);
+    `what` says what n counts, e.g. "the target vocabulary"."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    ok = (not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0
+          and np.issubdtype(np.asarray(value).dtype, np.integer) and 0 <= int(value) < n)
+    if not ok:
+        raise ValueError(f"`{name}` must be a token id in [0, {n}) ({what}); got {value!r}")
+
+
 def lengths_within(name: str, lengths: Any, t: int) -> None:
     """Concrete sequence lengths must lie in [0, t] (t time steps); traced ones are not checked."""
     if isinstance(lengths, jax.core.Tracer) or np.size(lengths) == 0:

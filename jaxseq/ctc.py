@@ -133,8 +133,7 @@ def loss(logits: Array, logit_lengths: Array, labels: Array, label_lengths: Arra
     _checks.integer("label_lengths", label_lengths)
     _checks.one_of("reduction", reduction, REDUCTIONS)
     t, batch, v = logits.shape[0], logits.shape[1:-1], logits.shape[-1]
-    if not 0 <= blank_id < v:
-        raise ValueError(f"`blank_id` must be in [0, {v}) (the logits' last axis); got {blank_id}")
+    _checks.token_id("blank_id", blank_id, v, "the logits' last axis")
     _checks.rank_at_least("labels", labels, 1, "(n, ...)")
     _checks.same_shape("labels", labels, labels.shape[:1] + batch, "(n, ...) with the batch shape of `logits`")
     _checks.same_shape("logit_lengths", logit_lengths, batch, "logits.shape[1:-1] (the batch shape)")
@@ -178,9 +177,7 @@ def greedy_decode(logits: Array, logit_lengths: Array, *, blank_id: int = 0) -> 
     _checks.rank_at_least("logits", logits, 2, "(time, ..., vocab)")
     _checks.same_shape("logit_lengths", logit_lengths, logits.shape[1:-1], "logits.shape[1:-1] (the batch shape)")
     _checks.lengths_within("logit_lengths", logit_lengths, logits.shape[0])
-    v = logits.shape[-1]
-    if isinstance(blank_id, bool) or not isinstance(blank_id, (int, np.integer)) or not 0 <= blank_id < v:
-        raise ValueError(f"`blank_id` must be in [0, {v}) (the logits' last axis); got {blank_id!r}")
+    _checks.token_id("blank_id", blank_id, logits.shape[-1], "the logits' last axis")
     return _greedy_decode(logits, logit_lengths, blank_id=int(blank_id))
 
 
@@ -230,8 +227,7 @@ def prefix_beam_search(log_probs, length: Optional[int] = None, *, beam_width: i
         raise ValueError(f"`log_probs` must have shape (t, v); got {lp.shape}")
     _checks.positive_int("beam_width", beam_width)
     t_all, v = lp.shape
-    if not 0 <= blank_id < v:
-        raise ValueError(f"`blank_id` must be in [0, {v}); got {blank_id}")
+    _checks.token_id("blank_id", blank_id, v, "the columns of `log_probs`")
     t_len = t_all if length is None else int(length)
     if not 0 <= t_len <= t_all:
         raise ValueError(f"`length` must be in [0, {t_all}] (the frames of `log_probs`); got {length}")

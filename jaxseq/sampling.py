@@ -88,7 +88,6 @@ def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: f
 @functools.partial(jax.jit, static_argnames=("length", "num_samples", "temperature", "top_k", "top_p", "exclude"))
 def _sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: float, top_k: Optional[int],
             top_p: Optional[float], num_samples: int, exclude: tuple[int, ...]) -> Array:
-    _checks.integer("prompt", prompt)
     _checks.rank_at_least("prompt", prompt, 1, "(prompt_length,)")
     if prompt.ndim != 1 or prompt.shape[0] == 0:
         raise ValueError(f"`prompt` must have shape (prompt_length,) with at least one token; got {prompt.shape}")

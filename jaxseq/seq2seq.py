@@ -230,7 +230,7 @@ def loss(params: Params, src: Array, src_lengths: Array, tgt: Array, tgt_lengths
          reduction: str = "mean") -> Array:
     """Cross-entropy of the target tgt (t_y, ...) (ending in <eos>, counted in ``tgt_lengths``) under
     teacher forcing; "mean" is per valid target token (see `jaxseq.losses.sequence_cross_entropy`)."""
-    _check_token_id("bos_id", bos_id, tgt_vocab_size(params))
+    _checks.token_id("bos_id", bos_id, tgt_vocab_size(params), "the target vocabulary")
     logits, _ = apply(params, src, src_lengths, decoder_inputs(tgt, bos_id), tgt_lengths)
     mask = resolve_mask(logits, None, tgt_lengths)
     return losses.sequence_cross_entropy(logits, tgt, mask, reduction=reduction)
@@ -246,20 +246,10 @@ def sequence_log_prob(params: Params, src: Array, src_lengths: Array, tgt: Array
 # Decoding
 
 
-def _check_token_id(name: str, value, v: int) -> None:
-    """One integer token id in [0, v): a Python or NumPy int or a 0-d integer array (traced: unchecked)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    ok = (not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0
-          and np.issubdtype(np.asarray(value).dtype, np.integer) and 0 <= int(value) < v)
-    if not ok:
-        raise ValueError(f"`{name}` must be a token id in [0, {v}) (the target vocabulary); got {value!r}")
-
-
 def _check_decode_options(params: Params, bos_id: int, eos_id: int, pad_id: int, max_len: int) -> None:
     v = tgt_vocab_size(params)
     for name, value in (("bos_id", bos_id), ("eos_id", eos_id), ("pad_id", pad_id)):
-        _check_token_id(name, value, v)
+        _checks.token_id(name, value, v, "the target vocabulary")
     _checks.positive_int("max_len", max_len)
 
 
@@ -428,8 +418,6 @@ def to_lists(tokens, lengths, *, eos_id: int) -> list[list[int]]:
 
     For beams take one beam first: ``to_lists(d.tokens[..., 0], d.lengths[..., 0], eos_id=...)``.
     """
-    import numpy as np
-
     tokens, lengths = np.asarray(tokens), np.asarray(lengths)
     if tokens.ndim != 2 or lengths.shape != tokens.shape[1:]:
         raise ValueError(f"`tokens` must have shape (max_len, b) and `lengths` (b,); got {tokens.shape} and {lengths.shape}")

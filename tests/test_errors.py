@@ -194,7 +194,7 @@ def test_seq2seq_classifier_and_ctc_refuse_out_of_range_ids_lengths_and_options(
         tagger.init(k, 6, 0)
     logits = jnp.zeros((5, 1, 4))
     for blank in (7, -1):  # the real blank came back as a label before
-        with pytest.raises(ValueError, match=r"`blank_id` must be in \[0, 4\)"):
+        with pytest.raises(ValueError, match=r"`blank_id` must be a token id in \[0, 4\) \(the logits. last axis\)"):
             ctc.greedy_decode(logits, jnp.array([5]), blank_id=blank)
     with pytest.raises(ValueError, match=r"`logit_lengths` must lie in \[0, 5\]"):
         ctc.greedy_decode(logits, jnp.array([50]))
