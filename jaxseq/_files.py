@@ -1,4 +1,5 @@
-"""Atomic file writes: readers see the old file or the new one, never half of one."""
+"""Atomic file writes: readers see the old file or the new one, never half of one. And the error for
+a text file that is not UTF-8 (`not_utf8`)."""
 from __future__ import annotations
 
 import contextlib
@@ -59,3 +60,18 @@ def _create_temp(path: Path, suffix: str) -> tuple[int, str]:
         if mode is not None:
             os.chmod(tmp, mode)
         return fd, tmp
+
+
+def not_utf8(path: str | os.PathLike, error: UnicodeDecodeError) -> ValueError:
+    """The error for a corpus file that is not UTF-8: the path, its first bad line and the fix."""
+    def decodes(raw: bytes) -> bool:
+        try:
+            raw.decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            return False
+
+    with open(path, "rb") as f:
+        line_no = next((n for n, raw in enumerate(f, start=1) if not decodes(raw)), "?")
+    return ValueError(f"{os.fspath(path)}, line {line_no}: not UTF-8 text ({error.reason}); corpus files must be "
+                      "UTF-8: re-encode it (e.g. iconv -f latin1 -t utf-8)")

@@ -35,6 +35,32 @@ def stream_batches(ids, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.n
     token is seen twice as an input. At most ``len(ids) % batch_size`` tokens are dropped at the end
     of the stream and at most ``seq_len`` at the end of each row.
     """
+    rows, n_windows = _rows(ids, batch_size, seq_len)
+    span = n_windows * seq_len
+    xs = rows[:, :span].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
+    ys = rows[:, 1 : span + 1].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
+    return np.ascontiguousarray(xs), np.ascontiguousarray(ys)
+
+
+def stream_remainder(ids, batch_size: int, seq_len: int) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The tokens of each row that `stream_batches` leaves after its last window, as one more window
+    padded to ``seq_len``: ``(x, y, mask)`` each ``(batch_size, seq_len)``, mask True on the r < seq_len
+    real positions; None when r = 0. With it an evaluation scores every token of the stream as a
+    target but the first of each row and the ``len(ids) % batch_size`` past the last whole row."""
+    rows, n_windows = _rows(ids, batch_size, seq_len)
+    span = n_windows * seq_len
+    r = rows.shape[1] - 1 - span
+    if r == 0:
+        return None
+    x = np.zeros((batch_size, seq_len), np.int32)
+    y = np.zeros((batch_size, seq_len), np.int32)
+    mask = np.zeros((batch_size, seq_len), bool)
+    x[:, :r], y[:, :r], mask[:, :r] = rows[:, span:span + r], rows[:, span + 1:span + 1 + r], True
+    return x, y, mask
+
+
+def _rows(ids, batch_size: int, seq_len: int) -> tuple[np.ndarray, int]:
+    """The stream as ``(batch_size, row_len)`` int32 rows, and the number of whole windows of a row."""
     ids = np.asarray(ids)
     _checks.integer("ids", ids)
     if ids.ndim != 1:
@@ -49,28 +75,4 @@ def stream_batches(ids, batch_size: int, seq_len: int) -> tuple[np.ndarray, np.n
             f"`seq_len`={seq_len} is too long: {len(ids)} tokens in batch_size={batch_size} rows give "
             f"{row_len} tokens per row, which allows seq_len <= {longest} (one token is kept for the "
             f"last target); use a smaller seq_len or batch_size, or more data")
-    rows = ids[: batch_size * row_len].reshape(batch_size, row_len).astype(np.int32)
-    span = n_windows * seq_len
-    xs = rows[:, :span].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
-    ys = rows[:, 1 : span + 1].reshape(batch_size, n_windows, seq_len).transpose(1, 0, 2)
-    return np.ascontiguousarray(xs), np.ascontiguousarray(ys)
-
-
-def stream_remainder(ids, batch_size: int, seq_len: int) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The tokens of each row that `stream_batches` leaves after its last window, as one more window
-    padded to ``seq_len``: ``(x, y, mask)`` each ``(batch_size, seq_len)``, mask True on the r < seq_len
-    real positions; None when r = 0. With it an evaluation scores every token of the stream as a
-    target but the first of each row and the ``len(ids) % batch_size`` past the last whole row."""
-    xs, _ = stream_batches(ids, batch_size, seq_len)
-    ids = np.asarray(ids)
-    row_len = len(ids) // batch_size
-    rows = ids[: batch_size * row_len].reshape(batch_size, row_len).astype(np.int32)
-    span = xs.shape[0] * seq_len
-    r = row_len - 1 - span
-    if r == 0:
-        return None
-    x = np.zeros((batch_size, seq_len), np.int32)
-    y = np.zeros((batch_size, seq_len), np.int32)
-    mask = np.zeros((batch_size, seq_len), bool)
-    x[:, :r], y[:, :r], mask[:, :r] = rows[:, span:span + r], rows[:, span + 1:span + 1 + r], True
-    return x, y, mask
+    return ids[: batch_size * row_len].reshape(batch_size, row_len).astype(np.int32), n_windows

@@ -36,7 +36,7 @@ from typing import Callable, Mapping
 
 from tqdm.auto import tqdm
 
-from jaxseq._files import write_text_atomic
+from jaxseq._files import not_utf8, write_text_atomic
 from jaxseq.pydocs import pydocs_documents
 
 
@@ -480,9 +480,7 @@ def _read_utf8(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise ValueError(f"{path}, line {line}: not UTF-8 text ({e.reason}); corpus files must be UTF-8: re-encode "
-                         "it (e.g. iconv -f latin1 -t utf-8)") from None
+        raise not_utf8(path, e) from None
 
 
 def _load_local(path: Path) -> Corpus:

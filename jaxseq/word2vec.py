@@ -84,6 +84,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxseq import _checks
+from jaxseq._files import not_utf8
 from jaxseq._prefetch import prefetch
 from jaxseq._resume import check_checkpoint, corpus_digest
 from jaxseq.typing import Array
@@ -223,22 +224,6 @@ def iter_sentences(sentences: Sentences, *, max_len: int = MAX_SENTENCE) -> Iter
         tokens = s.split() if isinstance(s, str) else list(s)
         for i in range(0, len(tokens), max_len):
             yield tokens[i:i + max_len]
-
-
-def not_utf8(path: str, error: UnicodeDecodeError) -> ValueError:
-    """The error for a corpus file that is not UTF-8: the path, the first bad line and the fix."""
-    with open(path, "rb") as f:
-        line_no = next((n for n, raw in enumerate(f, start=1) if not _decodes(raw)), "?")
-    return ValueError(f"{path}, line {line_no}: not UTF-8 text ({error.reason}); "
-                      f"corpus files must be UTF-8: re-encode it (e.g. iconv -f latin1 -t utf-8)")
-
-
-def _decodes(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def build_vocab(sentences: Sentences, *, min_count: int = 5, max_vocab: int = 0) -> tuple[Vocab, np.ndarray]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Union
 
 from jaxseq import corpora
+from jaxseq._files import not_utf8
 
 __all__ = ["simple_tokens", "sentences", "open_sentences", "Source", "enwiki_sample_path", "polarity", "NAMES"]
 
@@ -117,8 +118,6 @@ def _take(lines: list, max_words: int) -> list:
 
 
 def _head(path, max_words: int) -> list:
-    from jaxseq.word2vec import not_utf8
-
     out, n = [], 0
     with open(path, encoding="utf-8") as f:
         try:

@@ -509,3 +509,10 @@ def test_a_corpus_without_training_examples_is_refused():
         word2vec.train(corpus, config, counts=counts)
     with pytest.raises(ValueError, match="`counts` is given without `vocab`"):
         glove.train(corpus, glove.GloVeConfig(min_count=1), counts=counts)
+
+
+def test_a_corpus_file_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"the cat sat\nle caf\xe9 est bon\n")
+    with pytest.raises(ValueError, match="latin1.txt, line 2: not UTF-8 text"):
+        word2vec.build_vocab(str(path), min_count=1)
