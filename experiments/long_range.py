@@ -168,8 +168,7 @@ def check_config(config: Config) -> None:
     if not (isinstance(config.length, int) and config.length >= 2):
         raise ValueError(f"`length` must be an integer >= 2 (two halves with a marker each); got {config.length!r}")
     _checks.positive_finite("lr", config.lr)
-    if not config.clip > 0:  # inf: never clip
-        raise ValueError(f"`clip` must be positive (inf: no clipping); got {config.clip}")
+    _checks.clip_norm("clip", config.clip)
     cell_kinds(config)
 
 

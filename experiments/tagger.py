@@ -103,8 +103,7 @@ def check(config: Config) -> None:
     if config.batch > config.n_train:
         raise ValueError(f"`batch` must be <= `n_train` = {config.n_train}; got {config.batch}")
     _checks.positive_finite("lr", config.lr)
-    if not config.clip > 0:  # inf: never clip
-        raise ValueError(f"`clip` must be positive (inf: no clipping); got {config.clip}")
+    _checks.clip_norm("clip", config.clip)
 
 
 def train(config: Config, *, log=print) -> tuple[dict, dict]:

@@ -130,6 +130,12 @@ def positive_finite(name: str, value: Any) -> None:
         raise ValueError(f"`{name}` must be a positive finite number; got {value!r}")
 
 
+def clip_norm(name: str, value: Any) -> None:
+    """A gradient-clipping bound: positive, inf for no clipping (NaN and 0 refused)."""
+    if not value > 0:
+        raise ValueError(f"`{name}` must be positive (inf: no clipping); got {value}")
+
+
 def nonnegative_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"`{name}` must be an integer >= 0; got {value!r}")

@@ -253,8 +253,7 @@ def check_config(config: GloVeConfig) -> None:
         if not getattr(config, name) > 0:
             raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")
     _checks.positive_finite("lr", config.lr)
-    if not config.grad_clip > 0:  # inf: never clip
-        raise ValueError(f"`grad_clip` must be positive (inf: no clipping); got {config.grad_clip}")
+    _checks.clip_norm("grad_clip", config.grad_clip)
 
 
 def run_settings(config: GloVeConfig, vocab: Vocab, counts: np.ndarray, X: Cooccurrence) -> dict:
