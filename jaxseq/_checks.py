@@ -130,6 +130,12 @@ def positive_finite(name: str, value: Any) -> None:
         raise ValueError(f"`{name}` must be a positive finite number; got {value!r}")
 
 
+def word_list(name: str, words: Any) -> None:
+    """A collection of words: one string would be taken letter by letter, so it is refused."""
+    if isinstance(words, str):
+        raise TypeError(f"`{name}` must be a collection of words, e.g. [{words!r}]; got the string {words!r}")
+
+
 def clip_norm(name: str, value: Any) -> None:
     """A gradient-clipping bound: positive, inf for no clipping (NaN and 0 refused)."""
     if not value > 0:

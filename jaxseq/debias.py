@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxseq import _checks
 from jaxseq.evaluation import unit_rows
 from jaxseq.word_vectors import WordVectors
 
@@ -128,9 +129,7 @@ def debias(vectors: WordVectors, g, *, neutral_words: Iterable[str] = None,
     matrix = unit_rows(vectors.matrix)
     g = jnp.asarray(g)
     _check_direction(g, matrix.shape)  # before any row is touched
-    if isinstance(neutral_words, str):
-        raise TypeError(f"`neutral_words` must be a collection of words, e.g. [{neutral_words!r}]; got the string "
-                        f"{neutral_words!r}")
+    _checks.word_list("neutral_words", neutral_words)
     pairs = [(a, b) for a, b in equalize_pairs if a in vectors and b in vectors]
     if neutral_words is None:
         specific = {w for p in (*GENDER_PAIRS, *equalize_pairs) for w in p}

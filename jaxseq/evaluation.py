@@ -85,12 +85,6 @@ def unit_rows(matrix, *, eps: float = 1e-12):
     return m / jnp.maximum(jnp.linalg.norm(m, axis=-1, keepdims=True), eps)
 
 
-def _words_not_str(name: str, words) -> None:
-    """A word list given as one string would be taken letter by letter: refuse it."""
-    if isinstance(words, str):
-        raise TypeError(f"`{name}` must be a collection of words, e.g. [{words!r}]; got the string {words!r}")
-
-
 def nearest(vectors: WordVectors, query: Union[str, np.ndarray], k: int = 10, *, metric: str = "cosine",
             exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
     """The `k` words closest to `query` (a word, excluded from the answer, or a vector).
@@ -102,7 +96,7 @@ def nearest(vectors: WordVectors, query: Union[str, np.ndarray], k: int = 10, *,
     _checks.positive_int("k", k)
     if metric not in ("cosine", "euclidean"):
         raise ValueError(f"`metric` must be 'cosine' or 'euclidean'; got {metric!r}")
-    _words_not_str("exclude", exclude)
+    _checks.word_list("exclude", exclude)
     skip = set(exclude)
     if isinstance(query, str):
         q = vectors[query]
@@ -139,7 +133,7 @@ def most_similar(vectors: WordVectors, positive: Sequence[str] = (), negative: S
     """
     _check_vectors(vectors)
     for name, words in (("positive", positive), ("negative", negative)):
-        _words_not_str(name, words)
+        _checks.word_list(name, words)
     positive, negative = list(positive), list(negative)
     if not positive and not negative:
         raise ValueError("`positive` and `negative` are both empty: give at least one word")
@@ -154,7 +148,7 @@ def doesnt_match(vectors: WordVectors, words: Sequence[str]) -> str:
     """The word of `words` (at least 2, all known) farthest from the others: the lowest cosine to the
     mean of their unit vectors (gensim's ``doesnt_match``)."""
     _check_vectors(vectors)
-    _words_not_str("words", words)
+    _checks.word_list("words", words)
     words = list(words)
     if len(words) < 2:
         raise ValueError(f"`words` must hold at least 2 words; got {words!r}")
