@@ -67,12 +67,17 @@ def positive_int(name: str, value: Any) -> None:
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
 
 
+def _extremes(values: Any) -> tuple[int, int]:
+    """(min, max) of concrete integer values; (0, 0) — nothing to check — if they are traced or empty."""
+    if isinstance(values, jax.core.Tracer) or np.size(values) == 0:
+        return 0, 0
+    a = np.asarray(values)
+    return int(a.min()), int(a.max())
+
+
 def ids_below(name: str, ids: Any, n: int) -> None:
     """Concrete integer ids must lie in [0, n): out of range, `jnp.take` gives NaN rows or wraps around."""
-    if isinstance(ids, jax.core.Tracer) or np.size(ids) == 0:
-        return
-    a = np.asarray(ids)
-    lo, hi = int(a.min()), int(a.max())
+    lo, hi = _extremes(ids)
     if lo < 0 or hi >= n:
         raise ValueError(f"`{name}` must hold ids in [0, {n}) (the vocabulary size is {n}); got ids from {lo} to {hi}")
 
@@ -112,10 +117,7 @@ def token_id(name: str, value: Any, n: int, what: str) -> None:
 
 def lengths_within(name: str, lengths: Any, t: int) -> None:
     """Concrete sequence lengths must lie in [0, t] (t time steps); traced ones are not checked."""
-    if isinstance(lengths, jax.core.Tracer) or np.size(lengths) == 0:
-        return
-    a = np.asarray(lengths)
-    lo, hi = int(a.min()), int(a.max())
+    lo, hi = _extremes(lengths)
     if lo < 0 or hi > t:
         raise ValueError(f"`{name}` must lie in [0, {t}] (the number of time steps); got lengths from {lo} to {hi}")
 
