@@ -40,6 +40,14 @@ each weighted K / D: the same negative term in expectation, fewer row reads and 
 (G × e) @ (e × D) matmuls — but it costs quality: ρ 0.44 at G = 2 or 4, 0.40 at G = 64 on the
 enwiki sample, against 0.51-0.52 without sharing.
 
+**The CPU kernel.** On a CPU, skip-gram with negative sampling (and ``neg_group=1``) runs its step
+as a native kernel by default (``kernel="auto"``; `jaxseq.word2vec_kernel`): the same update, to
+rounding, with the rows changed in place instead of gathered into (b, 1 + K, e) arrays and
+scatter-added back — ≈ 1.1-1.2× the words/s of the jitted step on the enwiki sample on a 2-core
+CPU (benchmarks/README.md). It is C++ built on first use with the machine's compiler; without
+one, "auto" warns and keeps the jitted step (``kernel="xla"``), which every other model, loss and
+device uses.
+
 **Corpora larger than memory.** `sentences` is a path (one sentence a line, words separated by
 whitespace), a list of sentences (token lists or strings), or a function returning a fresh
 iterator of them. A corpus of at most `cache_words` words is read once, counted and encoded in the
@@ -77,13 +85,14 @@ import itertools
 import math
 import os
 import time
+import warnings
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxseq import _checks
+from jaxseq import _checks, word2vec_kernel
 from jaxseq._files import not_utf8
 from jaxseq._prefetch import prefetch
 from jaxseq._resume import check_checkpoint, corpus_digest
@@ -91,13 +100,14 @@ from jaxseq.typing import Array
 from jaxseq.vocab import Vocab
 from jaxseq.word_vectors import WordVectors
 
-__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "build_vocab", "iter_sentences",
+__all__ = ["Word2VecConfig", "Params", "Result", "Tables", "Checkpoint", "train", "run_settings", "resolve_kernel", "build_vocab", "iter_sentences",
            "keep_probabilities", "alias_table", "huffman_tree", "init", "make_tables", "MODELS", "LOSSES"]
 
 MODELS = ("skipgram", "cbow")
 LOSSES = ("negative", "hierarchical", "softmax")
 ROW_SCALES = ("sqrt", "mean", "sum")
 PIPELINES = ("auto", "host", "device")
+KERNELS = ("auto", "native", "xla")
 MAX_SENTENCE = 10_000  # longer sentences are cut into pieces of this many words (gensim truncates them)
 
 Sentences = Union[str, os.PathLike, Sequence, Callable[[], Iterable]]
@@ -128,6 +138,7 @@ class Word2VecConfig:
     chunk_words: int = 1_000_000  # corpus words read (and examples built) at a time
     cache_words: int = 50_000_000  # corpora up to this size are read and encoded once, then kept as ids (0: never)
     pipeline: str = "auto"  # examples built by "host" NumPy or on the "device" (jaxseq.word2vec_pipeline); auto: host on CPU
+    kernel: str = "auto"  # the step: "native" CPU kernel (jaxseq.word2vec_kernel) or "xla"; auto: native where it applies
     seed: int = 0  # the same seed gives the same vectors (bit for bit on a CPU)
 
 
@@ -156,10 +167,11 @@ class StepOptions(NamedTuple):
     neg_draws: int
     row_scale: str
     output_row_scale: str
+    native: bool = False  # the update by jaxseq.word2vec_kernel (skip-gram, negative sampling, neg_group 1)
 
     @classmethod
     def of(cls, config: "Word2VecConfig") -> "StepOptions":
-        return cls(*(getattr(config, f) for f in cls._fields))
+        return cls(*(getattr(config, f) for f in cls._fields[:-1]), resolve_kernel(config) == "native")
 
 
 class Checkpoint(NamedTuple):
@@ -544,6 +556,11 @@ def _step(params: Params, tables: Tables, key, step, x, y, lr, *, config: StepOp
         label = (jnp.arange(1 + D) == 0).astype(W_in.dtype)[None, :]
         weight = jnp.where(label > 0, 1.0, config.negative / D) * valid[:, None]  # (b, 1 + D)
         weight = jnp.where((label == 0) & (outs == y0[:, None]), 0.0, weight)  # a draw of the target: skipped
+        if config.native:  # the same update by the CPU kernel, rows changed in place (skip-gram: m = 1)
+            W_in, W_out, loss = word2vec_kernel.sgns_step(W_in, W_out, x0[:, 0], xmask[:, 0], outs, weight, lr,
+                                                          row_scale=config.row_scale,
+                                                          output_row_scale=config.output_row_scale)
+            return Params(W_in, W_out), loss, valid.sum()
         U = W_out[outs]  # (b, 1 + D, e)
         s = jnp.einsum("be,bke->bk", h, U)
         g = (jax.nn.sigmoid(s) - label) * weight
@@ -650,6 +667,7 @@ def check_config(config: Word2VecConfig) -> None:
         raise ValueError(f"`max_vocab` must be >= 0 (0: no cap); got {config.max_vocab}")
     if not config.sample >= 0:
         raise ValueError(f"`sample` must be >= 0 (0: no subsampling); got {config.sample}")
+    _checks.one_of("kernel", config.kernel, KERNELS)
     _checks.positive_finite("lr", config.lr)
     if not 0 <= config.min_lr_frac <= 1:
         raise ValueError(f"`min_lr_frac` must lie in [0, 1]; got {config.min_lr_frac}")
@@ -800,9 +818,11 @@ _NO_EXAMPLES = ("`sentences` gives no training examples: no sentence holds 2 wor
 
 
 def run_settings(config: Word2VecConfig, vocab: Vocab, counts: np.ndarray, total_words: int) -> dict:
-    """What a run's vectors depend on: the config's fields (less `cache_words`, which changes nothing),
+    """What a run's vectors depend on: the config's fields (less `cache_words`, which changes nothing, and
+    `kernel`, which changes only the rounding),
     the pipeline "auto" resolves to here, and a SHA-256 of the corpus's vocabulary, counts and length."""
-    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(Word2VecConfig) if f.name != "cache_words"}
+    settings = {f.name: getattr(config, f.name) for f in dataclasses.fields(Word2VecConfig)
+                if f.name not in ("cache_words", "kernel")}
     return {**settings, "pipeline": resolve_pipeline(config.pipeline),
             "corpus": corpus_digest(vocab, counts, int(total_words))}
 
@@ -907,6 +927,38 @@ def resolve_pipeline(pipeline: str) -> str:
     if pipeline == "auto":
         return "host" if jax.default_backend() == "cpu" else "device"
     return pipeline
+
+
+def _kernel_fits(config: Word2VecConfig) -> bool:
+    return (config.model == "skipgram" and config.loss == "negative" and config.neg_group == 1
+            and 1 + (config.neg_draws or config.negative) <= word2vec_kernel.MAX_OUTPUTS)
+
+
+def resolve_kernel(config: Word2VecConfig) -> str:
+    """"native" or "xla": the step `train` runs. "auto" takes the native kernel (`jaxseq.word2vec_kernel`)
+    on the CPU backend for skip-gram with negative sampling and ``neg_group=1`` — building it on first use
+    — and the jitted step otherwise, or, with a warning, where the kernel cannot be built."""
+    _checks.one_of("kernel", config.kernel, KERNELS)
+    if config.kernel == "xla":
+        return "xla"
+    fits = _kernel_fits(config)
+    if config.kernel == "native":
+        if not fits:
+            raise ValueError(f"`kernel='native'` runs skip-gram with negative sampling, neg_group=1 and at most "
+                             f"{word2vec_kernel.MAX_OUTPUTS - 1} negatives an example; got model={config.model!r}, "
+                             f"loss={config.loss!r}, neg_group={config.neg_group}, "
+                             f"{config.neg_draws or config.negative} negatives (use kernel='auto' or 'xla')")
+        if not word2vec_kernel.available():
+            raise RuntimeError(f"`kernel='native'`: the native kernel is not available here: "
+                               f"{word2vec_kernel.why_unavailable()}")
+        return "native"
+    if not fits or jax.default_backend() != "cpu":
+        return "xla"
+    if not word2vec_kernel.available():
+        warnings.warn(f"word2vec: the native CPU kernel could not be built, so the jitted step runs "
+                      f"(slower on a CPU): {word2vec_kernel.why_unavailable()}", RuntimeWarning, stacklevel=2)
+        return "xla"
+    return "native"
 
 
 def _device_calls(sentences: Sentences, corpus: Optional[_Encoded], index: dict, keep_p: np.ndarray,
