@@ -95,6 +95,7 @@ def main(argv=None) -> dict:
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "device": str(jax.devices()[0]), "backend": jax.default_backend(), "jax": jax.__version__,
         "python": sys.version.split()[0], "pipeline": word2vec.resolve_pipeline(config.pipeline),
+        "kernel": word2vec.resolve_kernel(config),
         "corpus_words": n_words, "repeat": args.repeat, "config": dataclasses.asdict(config), "runs": [],
     }
 
@@ -130,7 +131,7 @@ def main(argv=None) -> dict:
     report.update({k: v for k, v in figures.items() if k.endswith(("_spearman", "_accuracy", "_error"))})
     save()
     fmt = lambda key, scale=1.0, unit="": f"{scale * report[key]:.3f}{unit}" if report.get(key) is not None else "—"
-    print(f"{report['device']} ({report['pipeline']} pipeline), batch {config.batch}, lr {config.lr}: "
+    print(f"{report['device']} ({report['pipeline']} pipeline, kernel {report['kernel']}), batch {config.batch}, lr {config.lr}: "
           f"best steady {report['best_steady_words_per_s']:,.0f} words/s; WordSim353 ρ {fmt('wordsim353_spearman')}, "
           f"SimLex-999 ρ {fmt('simlex999_spearman')}, analogies {fmt('analogy_accuracy', 100, '%')}"
           + "".join(f"; {k}: {v}" for k, v in report.items() if k.endswith("_error")))

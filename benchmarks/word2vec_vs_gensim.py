@@ -19,7 +19,9 @@ not counted), so every seed measures training as a second run in a process sees 
 Spearman ρ on WordSim353 and SimLex-999, accuracy on the Google analogies (3CosAdd over the whole
 vocabulary), all by `jaxseq.evaluation`, which gives gensim's own figures on the same vectors
 (tests/test_evaluation.py checks this). `--jaxseq` changes jaxseq's own options only (batch, lr,
-...); the settings above apply to both systems.
+...); the settings above apply to both systems. On a CPU jaxseq's step is its native kernel
+(`jaxseq.word2vec_kernel`; the row says which step ran); `--xla-step` adds a row with the jitted
+step (``kernel="xla"``), so the kernel's gain is measured in the same process.
 """
 from __future__ import annotations
 
@@ -108,6 +110,8 @@ def main(argv=None):
     parser.add_argument("--cache", default=os.environ.get("JAXSEQ_DATA") or "~/.cache/jaxseq")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--jaxseq", default="", help="jaxseq config overrides, e.g. 'lr=0.15,batch=2048'")
+    parser.add_argument("--xla-step", action="store_true",
+                        help="also run jaxseq with kernel='xla' (the jitted step instead of the CPU kernel)")
     args = parser.parse_args(argv)
     import logging
 
@@ -132,18 +136,22 @@ def main(argv=None):
     n_words = sum(len(s) for s in sentences)
     systems = [(f"gensim {gensim.__version__}, {args.workers} workers, alpha {a}", "gensim", a) for a in args.alphas]
     label = "jaxseq defaults" + (f" ({args.jaxseq})" if args.jaxseq else "")
-    systems.append((label, "jaxseq", None))
+    kernel = word2vec.resolve_kernel(jaxseq_config(0, overrides))
+    systems.append((label + f" (kernel {kernel})", "jaxseq", overrides))
+    if args.xla_step and kernel != "xla":
+        systems.append((label + " (kernel xla: the jitted step)", "jaxseq", {**overrides, "kernel": "xla"}))
     results = {name: [] for name, _, _ in systems}
 
-    warm = dataclasses.replace(jaxseq_config(0, overrides), epochs=1)
     t = time.perf_counter()
-    word2vec.train(str(path), warm)
+    for _, kind, jaxseq_overrides in systems:
+        if kind == "jaxseq":
+            word2vec.train(str(path), dataclasses.replace(jaxseq_config(0, jaxseq_overrides), epochs=1))
     warmup_s = time.perf_counter() - t
     print(f"jaxseq warm-up (compilation + 1 epoch, not counted): {warmup_s:.2f} s", file=sys.stderr, flush=True)
     for seed in range(1, args.seeds + 1):
-        for name, kind, alpha in systems:
-            r = (run_gensim(sentences, n_words, alpha, seed, args.workers) if kind == "gensim"
-                 else run_jaxseq(path, n_words, seed, overrides))
+        for name, kind, setting in systems:  # setting: gensim's alpha, or jaxseq's config overrides
+            r = (run_gensim(sentences, n_words, setting, seed, args.workers) if kind == "gensim"
+                 else run_jaxseq(path, n_words, seed, setting))
             results[name].append(r)
             print(f"seed {seed} | {name}: {r['words_per_s']:,.0f} words/s, WS353 {r['wordsim353']:.3f}, "
                   f"SimLex {r['simlex999']:.3f}, analogy {100 * r['analogy']:.2f}%", file=sys.stderr, flush=True)
@@ -167,7 +175,8 @@ def main(argv=None):
     if args.json:
         from jaxseq._files import write_text_atomic
 
-        write_text_atomic(args.json, json.dumps({"device": device, "warmup_s": warmup_s, "results": results}, indent=2))
+        write_text_atomic(args.json, json.dumps({"device": device, "kernel": kernel, "warmup_s": warmup_s,
+                                                 "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@
 //   loss      = −Σ_ij w_ij log σ(±s_ij)                       (+ for the target, − for a negative)
 //
 // with k the summed weights of a row's hits in the step and scale(k) = 1/√max(k, 1), 1/max(k, 1) or 1.
-// Three passes, each split over XLA's intra-op threads: (A) scores, g and dh_i = Σ_j g_ij u_oij per
-// example, reading only; (B) the output rows, each row updated by one thread in example order; (C) the
-// input rows, likewise. The result does not depend on the number of threads (bit for bit).
+// Two passes over the batch, each on XLA's intra-op threads: (A) scores, g, and dh_i = Σ_j g_ij u_oij
+// for each example, reading the rows only, the examples split between threads; (B) the row updates in
+// example order, W_out on one thread and W_in on another. The result does not depend on the number of
+// threads (bit for bit).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -89,9 +90,6 @@ void parallel_for(ffi::ThreadPool& pool, int64_t n, const F& body) {
 
 inline int64_t row_of(int32_t x) { return x < 0 ? 0 : x; }
 
-// The thread that updates row r in passes B and C: blocks of 16 rows, so that two threads seldom
-// write to one cache line (of the rows, or of the hit counts).
-inline int64_t owner(int64_t r, int64_t parts) { return (r >> 4) % parts; }
 
 // Rows are handled 8 floats at a time (e is a multiple of 8: `_pad_columns`); GCC's vector type
 // compiles to the widest instructions of the machine the kernel is built on.
@@ -136,15 +134,17 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
   const float* W = weight.typed_data();
   const float lr = lr_buf.typed_data()[0];
 
-  thread_local std::vector<float> hits_in, hits_out, g_buf, dh_buf, loss_buf;
+  thread_local std::vector<float> hits_in, hits_out, g_buf, h_buf, dh_buf, loss_buf;
   if (static_cast<int64_t>(hits_in.size()) < v) hits_in.assign(v, 0.f);
   if (static_cast<int64_t>(hits_out.size()) < v_out) hits_out.assign(v_out, 0.f);
   g_buf.resize(b * k);
+  h_buf.resize(b * e);
   dh_buf.resize(b * e);
   loss_buf.resize(b);
   float* HI = hits_in.data();
   float* HO = hits_out.data();
   float* G = g_buf.data();
+  float* H = h_buf.data();
   float* DH = dh_buf.data();
   float* L = loss_buf.data();
 
@@ -159,8 +159,7 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
     for (int64_t j = 0; j < k; ++j) HO[O[i * k + j]] += W[i * k + j];
   }
 
-  const int64_t parts = std::max<int64_t>(1, pool.num_threads());
-  const int64_t pieces = std::min<int64_t>(b, 8 * parts);
+  const int64_t pieces = std::min<int64_t>(b, 8 * std::max<int64_t>(1, pool.num_threads()));
   // A: scores, g and dh from the rows before the step (reads only)
   parallel_for(pool, pieces, [&](int64_t piece) {
     const float* u[64];
@@ -168,6 +167,7 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
     for (int64_t i = b * piece / pieces, end = b * (piece + 1) / pieces; i < end; ++i) {
       const float* h = W_in + row_of(X[i]) * e;
       float* d = DH + i * e;
+      std::memcpy(H + i * e, h, sizeof(float) * e);  // for pass B, which changes W_in
       for (int64_t j = 0; j < k; ++j) u[j] = W_out + static_cast<int64_t>(O[i * k + j]) * e;
       if (i + kAhead < end) {  // the rows of a later example on their way into the cache (≈ 8% faster)
         const int32_t* later = O + (i + kAhead) * k;
@@ -221,24 +221,26 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
       }
     }
   });
-  // B: output rows, each by its owner in example order, from the input rows before the step
-  parallel_for(pool, parts, [&](int64_t part) {
-    for (int64_t i = 0; i < b; ++i) {
-      const float* h = W_in + row_of(X[i]) * e;
-      for (int64_t j = 0; j < k; ++j) {
-        const int64_t o = O[i * k + j];
-        const float gij = G[i * k + j];
-        if (owner(o, parts) != part || gij == 0.f) continue;
-        axpy(W_out + o * e, -lr * gij * take_scale(HO, o, out_scale), h, e);
+  // B: the row updates, in example order: the output rows (from the h_i that pass A copied) on one
+  // thread and the input rows on another. Split by row between threads, the output rows took longer
+  // than on one (each write then takes its cache line from the other core, which read it in pass A).
+  parallel_for(pool, 2, [&](int64_t matrix) {
+    if (matrix == 0) {
+      for (int64_t i = 0; i < b; ++i) {
+        const float* h = H + i * e;
+        for (int64_t j = 0; j < k; ++j) {
+          const float gij = G[i * k + j];
+          if (gij == 0.f) continue;
+          const int64_t o = O[i * k + j];
+          axpy(W_out + o * e, -lr * gij * take_scale(HO, o, out_scale), h, e);
+        }
       }
-    }
-  });
-  // C: input rows
-  parallel_for(pool, parts, [&](int64_t part) {
-    for (int64_t i = 0; i < b; ++i) {
-      const int64_t r = row_of(X[i]);
-      if (owner(r, parts) != part || XW[i] == 0.f) continue;
-      axpy(W_in + r * e, -lr * XW[i] * take_scale(HI, r, in_scale), DH + i * e, e);
+    } else {
+      for (int64_t i = 0; i < b; ++i) {
+        if (XW[i] == 0.f) continue;
+        const int64_t r = row_of(X[i]);
+        axpy(W_in + r * e, -lr * XW[i] * take_scale(HI, r, in_scale), DH + i * e, e);
+      }
     }
   });
   double loss = 0.0;
