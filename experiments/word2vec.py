@@ -7,18 +7,21 @@ Google analogies.
     python experiments/word2vec.py --corpus my_corpus.txt   # one sentence a line, streamed from disk
     python experiments/word2vec.py --preset gpu           # larger batches for an accelerator
     python experiments/word2vec.py --pipeline device      # build examples on the device (the default off the CPU)
+    python experiments/word2vec.py --kernel xla           # the jitted step instead of the CPU kernel
     python experiments/word2vec.py --resume               # continue runs/word2vec from its last whole epoch
 
 Default: the 452,944-word English Wikipedia sample of gensim's test data (tokenised by gensim's
 WikiCorpus; without gensim, the embedded "pydocs" corpus), dim 100, window 5, 5 negatives, sample
 1e-3, min count 5, 5 epochs, batches of 2048 examples at lr 0.13 with ÷√k per-row scaling — the
-settings that matched or beat gensim's best alpha in benchmarks/README.md.
+settings that matched or beat gensim's best alpha in benchmarks/README.md — and, on a CPU, the step
+as a native kernel (`jaxseq.word2vec_kernel`, built on first use with the machine's C++ compiler).
 Expected (seeds 0-5 on a CPU): WordSim353 ρ 0.49-0.57 (0.569 at the default seed 0, mean 0.52),
 SimLex-999 ρ 0.23-0.27, analogies 2.9-3.6% (the corpus is far too small for analogies: gensim
 reaches ≈ 2.3-2.8%). Run folder: runs/word2vec (see
 `jaxseq.embedding_runs`), with checkpoint.msgpack written after every epoch: `--resume` continues
 a stopped run to the vectors the whole run would have given (a checkpoint of another corpus or
-config is refused, naming what differs; --out, --progress, --pictures and --cache-words may change).
+config is refused, naming what differs; --out, --progress, --pictures, --cache-words and --kernel may
+change).
 """
 import dataclasses
 import sys

@@ -119,3 +119,14 @@ def test_the_kernel_refuses_ids_out_of_range(kernel):
     with pytest.raises(Exception, match="output id is out of range"):
         jax.block_until_ready(word2vec_kernel.sgns_step(W, W, jnp.array([0]), jnp.ones(1), outs,
                                                         jnp.ones((1, 2)), 0.1))
+
+
+def test_a_run_resumes_with_the_other_step(kernel):
+    """The kernel changes only the rounding, so a checkpoint of a kernel run continues with the jitted
+    step (and the other way round) to the vectors of an uninterrupted run, to rounding."""
+    corpus = [["a", "b", "c", "d", "e", "f"] * 3, ["b", "c", "a", "f", "e", "d"] * 3] * 20
+    config = Word2VecConfig(dim=16, window=3, min_count=1, sample=0.0, epochs=2, batch=64, steps_per_call=4)
+    saved = []
+    whole = word2vec.train(corpus, config, on_epoch=saved.append)
+    resumed = word2vec.train(corpus, dataclasses.replace(config, kernel="xla"), resume=saved[0])
+    np.testing.assert_allclose(resumed.params.W_in, whole.params.W_in, rtol=1e-3, atol=1e-4)
