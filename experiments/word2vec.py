@@ -66,7 +66,8 @@ def train(config: Config, *, log=print):
         title=f"word2vec {config.model}, {config.loss}",
         extra={"words_per_s": result.words_per_s, "wall_s": result.wall_s, "final_loss": result.history[-1]["loss"],
                "corpus": source.name, "corpus_words": result.history[-1]["words"],
-               "resumed_after_epoch": start.epoch if start else 0})  # words/s and wall_s: this process's epochs
+               "resumed_after_epoch": start.epoch if start else 0,  # words/s and wall_s: this process's epochs
+               "pipeline": word2vec.resolve_pipeline(core.pipeline), "kernel": word2vec.resolve_kernel(core)})
     return result, summary
 
 

@@ -37,6 +37,8 @@ def test_tiny_run_folder_is_complete(name, tmp_path):
     vectors = load_word2vec(out / "vectors.txt")
     assert len(vectors) == summary["vocab_size"] and np.isfinite(vectors.matrix).all()
     assert vectors.matrix.std() > 0
+    if name == "word2vec":  # which step and example pipeline ran
+        assert on_disk["kernel"] in ("native", "xla") and on_disk["pipeline"] in ("host", "device")
 
 
 def test_sentiment_tiny(tmp_path):
