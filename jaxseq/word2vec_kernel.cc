@@ -115,11 +115,14 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
                     ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> lr_buf,
                     ffi::ResultBuffer<ffi::F32> w_in_new, ffi::ResultBuffer<ffi::F32> w_out_new,
                     ffi::ResultBuffer<ffi::F32> loss_out, int32_t in_scale, int32_t out_scale) {
-  if (w_in.dimensions().size() != 2 || w_out.dimensions().size() != 2 || outs.dimensions().size() != 2 ||
-      w_in.dimensions()[1] != w_out.dimensions()[1] || outs.dimensions()[0] != x.dimensions()[0] ||
-      weight.dimensions()[0] != outs.dimensions()[0] || weight.dimensions()[1] != outs.dimensions()[1] ||
-      x_weight.dimensions()[0] != x.dimensions()[0])
-    return ffi::Error::InvalidArgument("jaxseq_sgns_step: inconsistent shapes");
+  if (w_in.dimensions().size() != 2 || w_out.dimensions().size() != 2 || x.dimensions().size() != 1 ||
+      x_weight.dimensions().size() != 1 || outs.dimensions().size() != 2 || weight.dimensions().size() != 2 ||
+      lr_buf.element_count() != 1 || w_in.dimensions()[1] != w_out.dimensions()[1] ||
+      outs.dimensions()[0] != x.dimensions()[0] || x_weight.dimensions()[0] != x.dimensions()[0] ||
+      weight.dimensions()[0] != outs.dimensions()[0] || weight.dimensions()[1] != outs.dimensions()[1])
+    return ffi::Error::InvalidArgument(
+        "jaxseq_sgns_step: shapes must be W_in (v, e), W_out (v', e), x (b,), x_weight (b,), outs (b, k), "
+        "weight (b, k), lr ()");
   if (w_in.dimensions()[1] % 8) return ffi::Error::InvalidArgument("jaxseq_sgns_step: e is not a multiple of 8");
   if (outs.dimensions()[1] > 64) return ffi::Error::InvalidArgument("jaxseq_sgns_step: more than 64 outputs");
   const int64_t v = w_in.dimensions()[0], e = w_in.dimensions()[1], v_out = w_out.dimensions()[0];
@@ -148,11 +151,15 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
   float* DH = dh_buf.data();
   float* L = loss_buf.data();
 
-  for (int64_t i = 0; i < b; ++i) {
+  for (int64_t i = 0; i < b; ++i) {  // before anything is written: an error leaves the rows and counts as they were
     if (X[i] >= v) return ffi::Error::InvalidArgument("jaxseq_sgns_step: an input id is out of range");
-    for (int64_t j = 0; j < k; ++j)
+    if (!(XW[i] >= 0.f)) return ffi::Error::InvalidArgument("jaxseq_sgns_step: an input weight is negative or NaN");
+    for (int64_t j = 0; j < k; ++j) {
       if (O[i * k + j] < 0 || O[i * k + j] >= v_out)
         return ffi::Error::InvalidArgument("jaxseq_sgns_step: an output id is out of range");
+      if (!(W[i * k + j] >= 0.f))
+        return ffi::Error::InvalidArgument("jaxseq_sgns_step: an output weight is negative or NaN");
+    }
   }
   for (int64_t i = 0; i < b; ++i) {
     HI[row_of(X[i])] += XW[i];
@@ -193,8 +200,9 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
           s[j] = sum8(a);
         }
       }
-      // −log σ(y) = max(−y, 0) + log(1 + e^−|y|): the logs of the weight-1 terms as one log of a product
-      float loss = 0.f, product = 1.f;  // of factors in (1, 2]: at most 2^64
+      // −log σ(y) = max(−y, 0) + log(1 + e^−|y|): for the weight-1 terms, log(1 + t) as t where t < 1e-4
+      // (relative error < 5e-5) and the other logs as one log of a product of factors in (1, 2]
+      float loss = 0.f, product = 1.f;
       for (int64_t j = 0; j < k; ++j) {
         const float w = W[i * k + j], sj = s[j];
         const float y = j == 0 ? sj : -sj;
@@ -202,7 +210,10 @@ ffi::Error SgnsStep(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> w_in, ffi::Buffe
         const float sigma = sj >= 0.f ? 1.f / (1.f + t) : t / (1.f + t);
         if (w == 1.f) {
           loss += y < 0.f ? -y : 0.f;
-          product *= 1.f + t;
+          if (t < 1e-4f)
+            loss += t;
+          else
+            product *= 1.f + t;
         } else if (w != 0.f) {
           loss += w * ((y < 0.f ? -y : 0.f) + std::log1p(t));
         }

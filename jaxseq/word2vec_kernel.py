@@ -10,22 +10,28 @@ example i with input row h_i = W_in[x_i] and outputs o_i0 (the target) and o_i1.
     W_in[r]  −= lr · scale(k_r) · Σ_{i: x_i = r} xw_i Σ_j g_ij u_oij
 
 from the values before the step, with k a row's summed weights in the step and scale(k) = 1/√k,
-1/k or 1 (`row_scale`): `jaxseq.word2vec`'s batched SGD exactly, to rounding (tests/test_word2vec.py
-compares the two). The weights w_ij and xw_i come from the jitted step (padding, a negative that is
-the target: 0). Its three passes run on XLA's CPU threads; the result does not depend on their number.
+1/k or 1 (`row_scale`): `jaxseq.word2vec`'s batched SGD exactly, to rounding
+(tests/test_word2vec_kernel.py compares the two). The weights w_ij and xw_i come from the jitted step
+(padding, a negative that is the target: 0). After checks and counts on one thread, its two passes
+— the scores and gradients, then the row updates — run on XLA's CPU threads; the result does not
+depend on their number. It covers skip-gram with negative sampling, ``neg_group=1`` and at most 63
+negatives an example (`jaxseq.word2vec.resolve_kernel`).
 
 The kernel is C++ compiled on first use for the machine it runs on (``$CXX`` or ``c++``, with
 ``-O3 -march=native``) against the FFI headers that jaxlib ships, and cached in
 ``$JAXSEQ_DATA/kernels`` (default ``~/.cache/jaxseq/kernels``) under a hash of the source, jaxlib's
-version, the compiler and the CPU. Where it cannot be built (no compiler, an old jaxlib), `available`
-says why and word2vec keeps its jitted step.
+version, the compiler and the CPU (a private temporary folder where that one cannot be written).
+Where it cannot be built (no compiler; jax < 0.4.38, which has no ``jax.ffi``), `available` says why
+and word2vec keeps its jitted step, with a warning.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -44,6 +50,7 @@ MAX_OUTPUTS = 64  # 1 + K at most (the kernel's per-example buffers)
 
 _lock = threading.Lock()
 _state: dict = {}  # "ok": True, or "error": why not; set once per process
+_registered: list = []  # the loaded library, once registered with XLA
 
 
 def _cpu_id() -> str:
@@ -59,26 +66,64 @@ def _cpu_id() -> str:
     return f"{platform.system()} {platform.machine()} {flags}"
 
 
-def _compile(cxx: str, include: str, out: Path) -> Optional[str]:
+FLAGS = ["-O3", "-std=c++17", "-shared", "-fPIC", "-w"]
+COMPILE_TIMEOUT_S = 300
+
+
+def _compile(cxx: list, include: str, out: Path) -> Optional[str]:
     """Compile SOURCE into `out` (atomically: a temporary file, then a rename); None, or the error."""
-    base = [cxx, "-O3", "-std=c++17", "-shared", "-fPIC", "-w", f"-I{include}", str(SOURCE)]
     errors = []
     for arch in (["-march=native"], []):  # a compiler without -march=native still builds a portable kernel
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name + ".", suffix=".tmp")
-        os.close(fd)
+        tmp = None
         try:
-            proc = subprocess.run(base[:2] + arch + base[2:] + ["-o", tmp], capture_output=True, text=True,
-                                  timeout=300)
+            fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name + ".", suffix=".tmp")
+            os.close(fd)
+            proc = subprocess.run(cxx + FLAGS + arch + [f"-I{include}", str(SOURCE), "-o", tmp],
+                                  capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
             if proc.returncode == 0:
+                os.chmod(tmp, 0o755)  # mkstemp's 0600 would keep other users of a shared cache out
                 os.replace(tmp, out)
                 return None
             errors.append(proc.stderr.strip()[-2000:])
+        except subprocess.TimeoutExpired:
+            return f"{' '.join(cxx)} took over {COMPILE_TIMEOUT_S} s"
         except (OSError, subprocess.SubprocessError) as e:
             errors.append(str(e))
         finally:
-            if os.path.exists(tmp):
+            if tmp is not None and os.path.exists(tmp):
                 os.unlink(tmp)
-    return f"{cxx} failed:\n" + "\n".join(errors)
+    return f"{' '.join(cxx)} failed:\n" + "\n".join(errors)
+
+
+def _cache_folder() -> Path:
+    """$JAXSEQ_DATA/kernels (default ~/.cache/jaxseq/kernels) if it can be written, else a fresh private
+    folder for this process (never a shared one with a predictable name: another user could plant a
+    library there)."""
+    folder = Path(os.environ.get("JAXSEQ_DATA") or "~/.cache/jaxseq").expanduser() / "kernels"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    except OSError:
+        pass
+    private = Path(tempfile.mkdtemp(prefix="jaxseq-kernels-"))
+    atexit.register(shutil.rmtree, private, True)
+    return private
+
+
+def _compiler_id(cxx: list) -> str:
+    try:
+        return subprocess.run(cxx + ["--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _register(lib_path: Path) -> None:
+    if _registered:  # once per process: XLA refuses a second handler under the same name
+        return
+    lib = ctypes.cdll.LoadLibrary(str(lib_path))
+    jax.ffi.register_ffi_target(TARGET, jax.ffi.pycapsule(lib.JaxseqSgnsStep), platform="cpu")
+    _registered.append(lib)  # kept alive for the process
 
 
 def _load() -> None:
@@ -92,30 +137,29 @@ def _load() -> None:
     if not cxx:
         _state["error"] = "no C++ compiler found (set $CXX, or install g++ or clang++)"
         return
-    include = jax.ffi.include_dir()
+    cxx = shlex.split(cxx)  # $CXX may hold a launcher or flags ("ccache g++")
     import jaxlib
 
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), getattr(jaxlib, "__version__", jax.__version__), cxx,
-                                    _cpu_id()]).encode()).hexdigest()[:16]
-    folder = Path(os.environ.get("JAXSEQ_DATA") or "~/.cache/jaxseq").expanduser() / "kernels"
+    key = hashlib.sha256("\0".join([SOURCE.read_text(), getattr(jaxlib, "__version__", jax.__version__), *cxx,
+                                    _compiler_id(cxx), *FLAGS, _cpu_id()]).encode()).hexdigest()[:16]
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / f"jaxseq-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}"
-        folder.mkdir(parents=True, exist_ok=True)
-    lib_path = folder / f"word2vec_kernel-{key}.so"
-    if not lib_path.is_file():
-        error = _compile(cxx, include, lib_path)
-        if error is not None:
-            _state["error"] = error
-            return
-    try:
-        lib = ctypes.cdll.LoadLibrary(str(lib_path))
-        jax.ffi.register_ffi_target(TARGET, jax.ffi.pycapsule(lib.JaxseqSgnsStep), platform="cpu")
+        lib_path = _cache_folder() / f"word2vec_kernel-{key}.so"
+        for attempt in range(2):  # a cached library that does not load is built again, once
+            if not lib_path.is_file():
+                error = _compile(cxx, jax.ffi.include_dir(), lib_path)
+                if error is not None:
+                    _state["error"] = error
+                    return
+            try:
+                _register(lib_path)
+                break
+            except (OSError, AttributeError):
+                if attempt:
+                    raise
+                lib_path.unlink(missing_ok=True)
     except (OSError, AttributeError, RuntimeError, ValueError) as e:
-        _state["error"] = f"loading {lib_path} failed: {e}"
+        _state["error"] = f"loading the kernel failed: {e}"
         return
-    _state["lib"] = lib  # kept alive for the process
     _state["ok"] = True
 
 
@@ -136,8 +180,12 @@ def why_unavailable() -> str:
 def sgns_step(W_in, W_out, x, x_weight, outs, weight, lr, *, row_scale: str = "sqrt",
               output_row_scale: str = "sqrt"):
     """One step in place: W_in (v, e), W_out (v', e) float32 with e a multiple of 8; x (b,) int32 input
-    rows (< 0: row 0 with weight 0); x_weight (b,); outs (b, k) int32 (the target, then the negatives),
-    weight (b, k); lr (). Returns (W_in, W_out, loss = −Σ_ij w_ij log σ(±s_ij)). Call `available()` first."""
+    rows (< 0: none, weight 0); x_weight (b,) ≥ 0; outs (b, k) int32 (the target, then the negatives),
+    weight (b, k) ≥ 0; lr (). Returns (W_in, W_out, loss = −Σ_ij w_ij log σ(±s_ij)). An id out of range
+    or a negative weight is an error when the step runs."""
+    if not available():
+        raise RuntimeError(f"the word2vec CPU kernel is not available here: {why_unavailable()}")
+    x_weight = jnp.where(x >= 0, x_weight, 0)
     call = jax.ffi.ffi_call(TARGET, (jax.ShapeDtypeStruct(W_in.shape, W_in.dtype),
                                      jax.ShapeDtypeStruct(W_out.shape, W_out.dtype),
                                      jax.ShapeDtypeStruct((), W_in.dtype)),

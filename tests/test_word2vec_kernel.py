@@ -130,3 +130,54 @@ def test_a_run_resumes_with_the_other_step(kernel):
     whole = word2vec.train(corpus, config, on_epoch=saved.append)
     resumed = word2vec.train(corpus, dataclasses.replace(config, kernel="xla"), resume=saved[0])
     np.testing.assert_allclose(resumed.params.W_in, whole.params.W_in, rtol=1e-3, atol=1e-4)
+
+
+def test_the_loss_of_well_fit_examples_keeps_its_small_terms(kernel):
+    """Scores with margins of 12-17 (e^−margin 6e-6 to 4e-8): the loss is the sum of log(1 + e^−margin),
+    not 0, to 1e-3."""
+    e, k = 8, 6
+    W_in = jnp.zeros((6, e), jnp.float32).at[:, 0].set(1.0)
+    margins = jnp.array([12.0, 13.0, 14.0, 15.0, 17.0, 16.0])
+    W_out = jnp.zeros((6, e), jnp.float32).at[:, 0].set(-margins).at[0, 0].set(margins[0])  # row 0: the target
+    outs = jnp.arange(k, dtype=jnp.int32)[None, :]
+    _, _, loss = word2vec_kernel.sgns_step(W_in, W_out, jnp.array([1]), jnp.ones(1), outs, jnp.ones((1, k)), 0.0)
+    np.testing.assert_allclose(float(loss), float(jnp.sum(jnp.log1p(jnp.exp(-margins)))), rtol=1e-3)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(weight=-jnp.ones((1, 2))), "output weight is negative"),
+    (dict(x_weight=jnp.full(1, jnp.nan)), "input weight is negative or NaN"),
+    (dict(lr=jnp.zeros(2)), "shapes must be"),
+    (dict(weight=jnp.ones(2)), "shapes must be"),
+])
+def test_the_kernel_refuses_bad_weights_and_shapes(kernel, bad, message):
+    W = jnp.zeros((4, 8), jnp.float32)
+    args = dict(x=jnp.array([0]), x_weight=jnp.ones(1), outs=jnp.array([[1, 2]], jnp.int32), weight=jnp.ones((1, 2)),
+                lr=0.1)
+    args.update(bad)
+    with pytest.raises(Exception, match=message):
+        jax.block_until_ready(word2vec_kernel.sgns_step(W, W, **args))
+
+
+def test_a_cache_folder_that_cannot_be_made_falls_back_to_a_private_one(kernel, monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setattr(word2vec_kernel, "_state", {})
+    monkeypatch.setenv("JAXSEQ_DATA", str(tmp_path / "a-file"))
+    assert word2vec_kernel.available(), word2vec_kernel.why_unavailable()
+
+
+def test_a_damaged_cached_build_is_built_again(kernel, tmp_path):
+    """In fresh processes (a library loaded by this one must not be overwritten): build, damage the
+    cached file, and the next process builds it again instead of giving up."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JAXSEQ_DATA": str(tmp_path)}
+    probe = [sys.executable, "-c", "from jaxseq import word2vec_kernel as k; print(k.available(), k.why_unavailable())"]
+    assert subprocess.run(probe, env=env, capture_output=True, text=True).stdout.startswith("True")
+    (built,) = (tmp_path / "kernels").glob("*.so")
+    built.write_bytes(b"not a library")
+    out = subprocess.run(probe, env=env, capture_output=True, text=True)
+    assert out.stdout.startswith("True"), out.stdout + out.stderr
+    assert built.stat().st_size > 1000
