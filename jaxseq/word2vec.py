@@ -44,9 +44,9 @@ enwiki sample, against 0.51-0.52 without sharing.
 as a native kernel by default (``kernel="auto"``; `jaxseq.word2vec_kernel`): the same update, to
 rounding, with the rows changed in place instead of gathered into (b, 1 + K, e) arrays and
 scatter-added back — 1.24-1.42× the words/s of the jitted step on the enwiki sample on a 2-core
-CPU, and 1.18-1.34× gensim's with both cores (benchmarks/README.md). It is C++ built on first use with the machine's compiler; without
-one, "auto" warns and keeps the jitted step (``kernel="xla"``), which every other model, loss and
-device uses.
+CPU, and 1.18-1.34× gensim's with both cores (benchmarks/README.md). It is C++, built on first use
+with the machine's compiler; without one, "auto" warns and keeps the jitted step (``kernel="xla"``),
+which every other model, loss and device uses.
 
 **Corpora larger than memory.** `sentences` is a path (one sentence a line, words separated by
 whitespace), a list of sentences (token lists or strings), or a function returning a fresh
