@@ -90,7 +90,6 @@ void parallel_for(ffi::ThreadPool& pool, int64_t n, const F& body) {
 
 inline int64_t row_of(int32_t x) { return x < 0 ? 0 : x; }
 
-
 // Rows are handled 8 floats at a time (e is a multiple of 8: `_pad_columns`); GCC's vector type
 // compiles to the widest instructions of the machine the kernel is built on.
 typedef float v8 __attribute__((vector_size(32)));

@@ -1,6 +1,9 @@
 """word2vec's native CPU kernel: the same step as the jitted one, chosen where it applies, refused clearly elsewhere."""
 import dataclasses
+import os
 import shutil
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -169,10 +172,6 @@ def test_a_cache_folder_that_cannot_be_made_falls_back_to_a_private_one(kernel, 
 def test_a_damaged_cached_build_is_built_again(kernel, tmp_path):
     """In fresh processes (a library loaded by this one must not be overwritten): build, damage the
     cached file, and the next process builds it again instead of giving up."""
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "JAXSEQ_DATA": str(tmp_path)}
     probe = [sys.executable, "-c", "from jaxseq import word2vec_kernel as k; print(k.available(), k.why_unavailable())"]
     assert subprocess.run(probe, env=env, capture_output=True, text=True).stdout.startswith("True")
