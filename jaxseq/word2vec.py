@@ -83,6 +83,7 @@ import functools
 import heapq
 import itertools
 import math
+import operator
 import os
 import time
 import warnings
@@ -270,19 +271,22 @@ class _Scan(NamedTuple):
 
 def _scan(sentences: Sentences, keep_words: int) -> _Scan:
     """Count the words of `sentences` in one pass, keeping the corpus itself as word numbers while it
-    has at most `keep_words` words. A new word gets the next number (C-level defaultdict and map: the
-    pass costs about what counting alone did), so encoding a kept corpus later is one NumPy gather."""
+    has at most `keep_words` words. A new word gets the next number (a defaultdict whose factory is a
+    counter), and a sentence is numbered by one C-level `itemgetter` call (half the time of a Python
+    loop or `map`), so the pass costs about what counting alone did and encoding a kept corpus later is
+    one NumPy gather."""
     numbers = collections.defaultdict(itertools.count().__next__)
-    number = numbers.__getitem__
     counts = np.zeros(0, np.int64)
     kept: Optional[list] = []
     lengths: Optional[array.array] = array.array("q")
     total = 0
-    block = array.array("i")
+    block: list = []  # sentences' word numbers (int32 arrays), about _SCAN_BLOCK words
+    in_block = 0
 
-    def flush(full: array.array) -> None:
-        nonlocal counts, kept, lengths, total
-        ids = np.frombuffer(full, np.int32)
+    def flush() -> None:
+        nonlocal counts, kept, lengths, total, block, in_block
+        ids = np.concatenate(block) if block else np.zeros(0, np.int32)
+        block, in_block = [], 0
         c = np.bincount(ids, minlength=len(numbers))
         counts = np.concatenate([counts, np.zeros(len(c) - len(counts), np.int64)]) + c
         total += len(ids)
@@ -292,13 +296,17 @@ def _scan(sentences: Sentences, keep_words: int) -> _Scan:
                 kept = lengths = None
 
     for sentence in iter_sentences(sentences):
-        block.extend(map(number, sentence))
+        n = len(sentence)
+        if n > 1:
+            block.append(np.array(operator.itemgetter(*sentence)(numbers), np.int32))
+        elif n == 1:
+            block.append(np.array([numbers[sentence[0]]], np.int32))
+        in_block += n
         if lengths is not None:
-            lengths.append(len(sentence))
-        if len(block) >= _SCAN_BLOCK:
-            flush(block)
-            block = array.array("i")
-    flush(block)
+            lengths.append(n)
+        if in_block >= _SCAN_BLOCK:
+            flush()
+    flush()
     if kept is None:
         return _Scan(list(numbers), counts, total, None, None)
     return _Scan(list(numbers), counts, total, np.concatenate(kept), np.frombuffer(lengths, np.int64))
@@ -333,8 +341,9 @@ def _encode(scan: _Scan, index: dict) -> _Encoded:
     to_id = np.asarray([index.get(w, -1) for w in scan.words], np.int32)
     ids = to_id[scan.ids]
     is_known = ids >= 0
-    sentence = np.repeat(np.arange(len(scan.lengths), dtype=np.int32), scan.lengths)
-    return _Encoded(ids[is_known], np.bincount(sentence[is_known], minlength=len(scan.lengths)), scan.lengths)
+    known_through = np.concatenate([[0], np.cumsum(is_known, dtype=np.int64)])  # known words in ids[:i]
+    known = np.diff(known_through[np.concatenate([[0], np.cumsum(scan.lengths)])])
+    return _Encoded(ids[is_known], known, scan.lengths)
 
 
 def _split(corpus: _Encoded, chunk_words: int, first: int = 0) -> list:

@@ -113,15 +113,15 @@ def test_streams_a_file_in_chunks_like_a_list(tmp_path):
 def test_one_pass_scan_counts_and_encodes_the_corpus_as_the_chunked_reading_does(monkeypatch, block):
     """`train` reads the corpus once before training (`_scan`): its counts, and the chunks it cuts
     from the kept encoding (`_split`), must be those of counting and of reading the text chunk by chunk
-    (`_chunks`), for any chunk size, unknown words, and sentences with no known word."""
+    (`_chunks`), for any chunk size, unknown words, and sentences with no known word or no word at all."""
     monkeypatch.setattr(word2vec, "_SCAN_BLOCK", block)  # 3: many blocks and a cut-over to streaming
     rng = np.random.default_rng(5)
     for _ in range(40):
-        corpus = [[f"w{i}" for i in rng.integers(0, 12, rng.integers(1, 15))] for _ in range(rng.integers(1, 30))]
+        corpus = [[f"w{i}" for i in rng.integers(0, 12, rng.integers(0, 15))] for _ in range(rng.integers(1, 30))]
         counter = collections.Counter(w for sentence in corpus for w in sentence)
         scan = word2vec._scan(corpus, keep_words=10**6)
         assert dict(zip(scan.words, scan.counts.tolist())) == counter and list(scan.words) == list(counter)
-        assert scan.total == sum(counter.values()) and scan.lengths.tolist() == [len(s) for s in corpus]
+        assert scan.total == sum(counter.values()) and scan.lengths.tolist() == [len(s) for s in corpus if s]  # empty ones skipped
         known = [w for w in scan.words if rng.random() < 0.6]
         index = {w: i for i, w in enumerate(known)}
         chunk_words, first = int(rng.integers(1, 40)), int(rng.integers(0, 10))
