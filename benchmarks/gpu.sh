@@ -13,7 +13,7 @@
 # a rerun on the same machine (e.g. STAGES=bf16 after a time limit) skips them.
 # Writes into OUT_DIR (at most seven files, so that they fit a transfer limit of eight):
 #   log.txt                everything printed: devices and versions, the tests, the tables, the ratios
-#   rnn_layers_f32.json    benchmarks/rnn_layers.py at ANCHORS.md's shapes, LSTM and GRU, f32
+#   rnn_layers_f32.json    benchmarks/rnn_layers.py at the three target shapes (benchmarks/README.md), LSTM and GRU, f32
 #   rnn_layers_bf16.json   the same in bfloat16
 #   memory.json            BPTT temp memory, T = 1k … 16k
 #   word2vec.json          word2vec words/s and quality with the GPU preset (issue 5: ≥ 10M words/s);
@@ -26,7 +26,7 @@
 # layer benchmark took ≈ 90 s (f32) and 45 s (bf16) per shape with every system and three unroll
 # candidates, nearly all of it compilation, so it runs only what the targets need: jaxseq's default and
 # tuned unroll (candidates 4 and 32), flax, torch, and in f32 the two cuDNN LSTMs ("jaxseq scan" and
-# "jaxseq fused bf16-compute" were measured on 2026-11-26: benchmarks/README.md, ANCHORS.md).
+# "jaxseq fused bf16-compute" were measured on 2026-11-26: benchmarks/README.md).
 set -uo pipefail
 
 if [ $# -ne 1 ]; then

@@ -56,7 +56,7 @@ def train(config: Config, *, log=print):
         out, result.vectors, history=result.history, config=config, pictures=config.pictures, log=log,
         title=f"NPLM, context {config.context}",
         extra={"wall_s": result.wall_s, "final_loss": last["loss"], "valid_loss": last.get("valid_loss"),
-               "valid_perplexity": last.get("valid_perplexity"), "corpus": source.name,
+               "valid_perplexity": last.get("valid_perplexity"), "corpus": source.name, "devices": result.devices,
                "resumed_after_epoch": start.epoch if start else 0})  # wall_s: this process's
     return result, summary
 

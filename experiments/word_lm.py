@@ -8,6 +8,8 @@ The zaremba-small preset: 2 × 200 LSTM, 20-step windows, batch 20, SGD lr 1 hal
 the 4th, 13 epochs, clipping at 5, no dropout, on the Penn Treebank (downloaded once, or placed by
 hand where the error message says). Their test perplexity: 114.5. Expect several hours on a 2-core
 CPU and minutes on a GPU.
+
+Everything lands in runs/word_lm (see `jaxseq.lm_train`); `--resume` continues a run.
 """
 import dataclasses
 import sys

@@ -91,6 +91,7 @@ class Result(NamedTuple):
     vocab: Vocab
     history: list  # per epoch: epoch, loss, valid_loss, valid_perplexity, seconds
     wall_s: float
+    devices: int = 1  # how many devices each batch was split over (`jaxseq.parallel`)
 
 
 def context_width(context: str, n: int) -> int:
@@ -291,4 +292,4 @@ def train(sentences: Sentences, config: NPLMConfig = NPLMConfig(), *,
                                 list(history), settings))
     C = np.asarray(params.embedding.E)
     vectors = WordVectors(vocab.tokens[1:], C[1:])
-    return Result(vectors, params, vocab, history, time.perf_counter() - t_start)
+    return Result(vectors, params, vocab, history, time.perf_counter() - t_start, n_dev)

@@ -39,6 +39,8 @@ def test_tiny_run_folder_is_complete(name, tmp_path):
     assert vectors.matrix.std() > 0
     if name == "word2vec":  # which step and example pipeline ran
         assert on_disk["kernel"] in ("native", "xla") and on_disk["pipeline"] in ("host", "device")
+    if name == "nplm":  # data-parallel, as the other networks' runs: how many devices split the batch
+        assert on_disk["devices"] == 1
 
 
 def test_sentiment_tiny(tmp_path):

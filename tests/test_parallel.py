@@ -56,7 +56,7 @@ SCRIPT = textwrap.dedent("""
     sentences = word_corpora.sentences("default", max_words=3000, fallback_to_embedded=True)
     config = nplm.NPLMConfig(dim=8, hidden=8, epochs=1, max_vocab=200, min_count=1, batch=30)  # 30: not a multiple of 4
     a, b = one_and_all(lambda tag: nplm.train(sentences, config))
-    out["nplm"] = {"losses": [a.history[-1]["loss"], b.history[-1]["loss"]],
+    out["nplm"] = {"losses": [a.history[-1]["loss"], b.history[-1]["loss"]], "devices": [a.devices, b.devices],
                    "vector_diff": float(np.max(np.abs(a.vectors.matrix - b.vectors.matrix)))}
     print(json.dumps(out))
 """)
@@ -87,6 +87,7 @@ def test_experiment_trains_over_every_device_with_the_one_device_numbers(four_de
 
 def test_nplm_trains_over_every_device_with_the_one_device_numbers(four_devices):
     one, every = four_devices["nplm"]["losses"]
+    assert four_devices["nplm"]["devices"] == [1, 4]  # Result.devices, which summary.json records
     np.testing.assert_allclose(every, one, rtol=1e-6)
     assert four_devices["nplm"]["vector_diff"] < 1e-5
 
