@@ -232,6 +232,10 @@ def _read_text_rows(f, path: str, *, first_line: int, dim: Optional[int], limit:
     return words, matrix
 
 
+# the bytes of numbers written as text: a binary vector made only of these is a text file read as binary
+_TEXT_BYTES = b"0123456789.-+eE \t\r\n"
+
+
 def _load_binary(path: str, limit: Optional[int], unicode_errors: str) -> WordVectors:
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -254,11 +258,19 @@ def _load_binary(path: str, limit: Optional[int], unicode_errors: str) -> WordVe
                 if space < 0 or space + 1 + width > size:
                     raise ValueError(f"{path}: record {i + 1} of {v} is cut short (the file ends at byte "
                                      f"{size}); expected a word, a space and {e} float32")
+                if i == 0 and not m[space + 1:space + 1 + width].translate(None, _TEXT_BYTES):
+                    raise ValueError(f"{path}: the first vector is text ({m[space + 1:space + 41]!r}...), not {e} "
+                                     f"float32: this looks like a word2vec text file; load it with binary=False")
+                if b"\n" in m[pos:space]:
+                    raise ValueError(f"{path}: the word of record {i + 1} holds a line break "
+                                     f"({m[pos:space][:40]!r}): the records are out of step with the header's "
+                                     f"dimension {e} (is the header right? is this a text file? then binary=False)")
                 try:
                     words.append(m[pos:space].decode("utf-8", errors=unicode_errors))
                 except UnicodeDecodeError as err:
                     raise ValueError(f"{path}: the word of record {i + 1} is not UTF-8 ({err.reason}); pass "
-                                     "unicode_errors='replace' (word2vec.c can cut a character in half)") from None
+                                     "unicode_errors='replace' (word2vec.c can cut a character in half), unless "
+                                     f"the records are out of step with the header's dimension {e}") from None
                 matrix[i] = np.frombuffer(m, dtype="<f4", count=e, offset=space + 1)
                 pos = space + 1 + width
             if limit is None:

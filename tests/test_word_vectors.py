@@ -143,3 +143,18 @@ def test_words_with_other_unicode_spaces_round_trip(tmp_path):
     with pytest.raises(ValueError, match="dimension >= 1"):
         save_word2vec(tmp_path / "e", WordVectors(("a",), np.zeros((1, 0))))
     assert (wv == wv) and not (wv == WordVectors(words, wv.matrix))  # identity, never an ambiguous array
+
+
+def test_a_text_file_or_a_lying_header_read_as_binary_is_refused_even_with_a_limit(vectors, tmp_path):
+    save_word2vec(tmp_path / "v.txt", vectors)
+    for limit in (None, 2):
+        with pytest.raises(ValueError, match="looks like a word2vec text file; load it with binary=False"):
+            load_word2vec(tmp_path / "v.txt", binary=True, limit=limit)
+    save_word2vec(tmp_path / "v.bin", vectors, binary=True)
+    data = (tmp_path / "v.bin").read_bytes()
+    assert data.startswith(b"5 7\n")
+    (tmp_path / "lie.bin").write_bytes(b"5 6\n" + data[4:])  # one float short a record: out of step
+    for limit in (None, 2):
+        with pytest.raises(ValueError, match="record 2 holds a line break.*out of step with the header's dimension 6"):
+            load_word2vec(tmp_path / "lie.bin", binary=True, limit=limit)
+    assert load_word2vec(tmp_path / "v.bin", binary=True, limit=2).words == vectors.words[:2]
