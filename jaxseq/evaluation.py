@@ -65,7 +65,8 @@ def cosine_similarity(u, v, *, eps: float = 1e-12):
     u, v = jnp.asarray(u), jnp.asarray(v)
     _same_last_axis(u, v)
     num = jnp.sum(u * v, axis=-1)
-    return num / jnp.maximum(jnp.linalg.norm(u, axis=-1) * jnp.linalg.norm(v, axis=-1), eps)
+    # each norm floored (as `unit_rows` does), not their product: tiny vectors keep their cosine
+    return num / (jnp.maximum(jnp.linalg.norm(u, axis=-1), eps) * jnp.maximum(jnp.linalg.norm(v, axis=-1), eps))
 
 
 def euclidean_distance(u, v):
@@ -163,7 +164,8 @@ def doesnt_match(vectors: WordVectors, words: Sequence[str]) -> str:
 
 @functools.partial(jax.jit, static_argnames=("method",))
 def _analogy_chunk(unit, a, b, c, groups, method: str):
-    """Best answer per question: unit (n, e) unit rows; a, b, c (q,) ids; groups (n,) case groups."""
+    """Best answer per question: unit (n, e) unit rows; a, b, c (q,) ids; groups (n,) case groups.
+    A NaN score (a row that is not finite) is never the answer; a question with no finite score gets −1."""
     ua, ub, uc = unit[a], unit[b], unit[c]
     if method == "3cosadd":
         scores = (ub - ua + uc) @ unit.T
@@ -172,14 +174,16 @@ def _analogy_chunk(unit, a, b, c, groups, method: str):
         scores = pb * pc / (pa + COSMUL_EPS)
     g = groups[None, :]
     banned = (g == groups[a][:, None]) | (g == groups[b][:, None]) | (g == groups[c][:, None])
-    return jnp.argmax(jnp.where(banned, -jnp.inf, scores), axis=-1)
+    scores = jnp.where(banned | jnp.isnan(scores), -jnp.inf, scores)
+    return jnp.where(jnp.max(scores, axis=-1) > -jnp.inf, jnp.argmax(scores, axis=-1), -1)
 
 
 def analogy_ids(matrix, a, b, c, *, method: str = "3cosadd", groups=None, chunk: Optional[int] = None) -> np.ndarray:
     """Answers d (ids) to the questions a : b :: c : d, ids (q,) each, over all rows of `matrix` (n, e).
 
     The question words (and words in the same ``groups`` entry, e.g. case variants) are never
-    answers. Questions run in chunks of `chunk` (padded, so one compilation serves all; by default
+    answers, nor are rows that are not finite (as in `analogy` and `nearest`); a question left with no
+    answer (its own words not finite) gets −1. Questions run in chunks of `chunk` (padded, so one compilation serves all; by default
     as many as keep the (chunk, n) score matrix near 2²⁴ floats, at most 512).
     """
     if method not in METHODS:
@@ -367,7 +371,7 @@ def evaluate_analogies(vectors: WordVectors, path: Optional[str] = None, *, meth
                 where.append(s)
     ids = np.asarray(known, np.int32).reshape(-1, 4)
     answers = analogy_ids(vectors.matrix[:n], ids[:, 0], ids[:, 1], ids[:, 2], method=method, groups=groups)
-    right = groups[answers] == groups[ids[:, 3]] if len(ids) else np.zeros(0, bool)
+    right = (answers >= 0) & (groups[answers] == groups[ids[:, 3]]) if len(ids) else np.zeros(0, bool)
     where = np.asarray(where, np.int32)
 
     def score(mask_sections):

@@ -26,7 +26,8 @@ def brute_force(matrix, a, b, c, method):
             p = (cos + 1) / 2
             s = p[:, j] * p[:, k] / (p[:, i] + 1e-3)
         s[[i, j, k]] = -np.inf
-        out.append(int(np.argmax(s)))
+        s[np.isnan(s)] = -np.inf  # a row that is not finite is no answer
+        out.append(int(np.argmax(s)) if np.isfinite(s).any() else -1)
     return np.array(out)
 
 
@@ -41,6 +42,25 @@ def test_analogies_equal_brute_force_numpy(method):
     assert word == [wv.words[got[0]]]
 
 
+@pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
+def test_a_row_that_is_not_finite_is_never_an_answer(method):
+    """One diverged word must not answer every question (NaN wins an argmax), and its own questions
+    get no answer (−1) and count as wrong."""
+    wv = random_vectors()
+    m = wv.matrix.copy()
+    m[7] = np.nan
+    rng = np.random.default_rng(2)
+    a, b, c = (rng.integers(0, len(wv), 60) for _ in range(3))
+    a[0], b[1], c[2] = 7, 7, 7
+    got = evaluation.analogy_ids(m, a, b, c, method=method, chunk=16)
+    np.testing.assert_array_equal(got, brute_force(m.astype(np.float64), a, b, c, method))
+    touched = (a == 7) | (b == 7) | (c == 7)
+    assert touched.any() and (got[touched] == -1).all() and (got[~touched] != 7).all() and (got[~touched] >= 0).all()
+    bad = WordVectors(wv.words, m)
+    assert evaluation.analogy(bad, wv.words[a[~touched][0]], wv.words[b[~touched][0]], wv.words[c[~touched][0]],
+                              method=method) == [wv.words[got[~touched][0]]]
+
+
 def test_planted_analogy_and_similarities():
     e = np.eye(4, dtype=np.float32)
     m = np.stack([e[0] + e[2], e[1] + e[2], e[0] + e[3], e[1] + e[3], e[0] - e[1]])  # man king woman queen
@@ -48,6 +68,8 @@ def test_planted_analogy_and_similarities():
     assert evaluation.analogy(wv, "man", "king", "woman") == ["queen"]
     assert evaluation.analogy(wv, "man", "king", "woman", method="3cosmul") == ["queen"]
     np.testing.assert_allclose(evaluation.cosine_similarity(m[0], m[1]), 0.5, rtol=1e-6)
+    np.testing.assert_allclose(evaluation.cosine_similarity(1e-7 * m[0], 1e-7 * m[1]), 0.5, rtol=1e-5)  # scale-free
+    assert float(evaluation.cosine_similarity(np.zeros(4), m[0])) == 0.0  # a zero vector: 0, not NaN
     np.testing.assert_allclose(evaluation.euclidean_distance(m[0], m[1]), np.sqrt(2), rtol=1e-6)
     assert evaluation.nearest(wv, "man", 2) == [("king", pytest.approx(0.5)), ("woman", pytest.approx(0.5))]
     assert evaluation.nearest(wv, "man", 1, metric="euclidean")[0][0] == "king"
