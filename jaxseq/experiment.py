@@ -109,6 +109,9 @@ def _convert(kind: type, value: Any, what: str) -> Any:
     raise ValueError(f"{what} must be of type {kind.__name__}; got {value!r}")
 
 
+_NONNEGATIVE = ("seed", "max_words")  # fields that no script's config may set below 0
+
+
 def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[str, Mapping[str, Any]] = (),
                  description: Optional[str] = None):
     """Build ``cls`` from defaults, then ``--preset NAME``, then explicit flags (later wins). Each
@@ -140,6 +143,9 @@ def parse_config(cls, argv: Optional[Sequence[str]] = None, *, presets: Mapping[
     if preset is not None:
         values.update({k: _convert(kinds[k], v, k) for k, v in presets[preset].items()})
     values.update({k: v for k, v in args.items() if v is not None})
+    for name in _NONNEGATIVE:  # numpy's and the corpus readers' own errors would not name the flag
+        if name in values and values[name] < 0:
+            parser.error(f"{_flag(name)} must be an integer >= 0; got {values[name]}")
     return cls(**values)
 
 

@@ -249,6 +249,9 @@ def check_config(config: GloVeConfig) -> None:
     for name in ("dim", "window", "min_count", "epochs", "batch", "chunk_words"):
         _checks.positive_int(name, getattr(config, name))
     _checks.nonnegative_int("max_vocab", config.max_vocab)
+    _checks.nonnegative_int("seed", config.seed)
+    if config.max_vocab == 1:
+        raise ValueError("`max_vocab` must be 0 (no cap) or at least 2 (GloVe needs 2 words); got 1")
     for name in ("x_max", "alpha"):
         if not getattr(config, name) > 0:
             raise ValueError(f"`{name}` must be positive; got {getattr(config, name)}")

@@ -207,6 +207,7 @@ def check_config(config: NPLMConfig) -> None:
     for name in ("n", "dim", "hidden", "epochs", "batch"):
         _checks.positive_int(name, getattr(config, name))
     _check_vocab_options(config.min_count, config.max_vocab)
+    _checks.nonnegative_int("seed", config.seed)
     if not 0 <= config.valid_frac < 1:
         raise ValueError(f"`valid_frac` must lie in [0, 1); got {config.valid_frac}")
     _checks.positive_finite("lr", config.lr)

@@ -319,6 +319,10 @@ def _vocab_from_counts(words: Sequence[str], counts: np.ndarray, min_count: int,
     _checks.nonnegative_int("max_vocab", max_vocab)
     if not len(words):
         raise ValueError("`sentences` is empty: no words to build a vocabulary from")
+    odd = next((w for w in words if not isinstance(w, str)), None)  # the distinct words: a quick look
+    if odd is not None:
+        raise TypeError(f"`sentences` must hold words as strings (token lists, or strings split on whitespace); "
+                        f"got {odd!r} ({type(odd).__name__})")
     ranked = np.argsort(-counts, kind="stable")  # stable: ties keep first appearance
     kept = ranked[counts[ranked] >= min_count]
     if not len(kept):
@@ -657,6 +661,9 @@ def _run(params: Params, tables: Tables, key, step0, xs, ys, lrs, *, config: Ste
 
 
 def check_config(config: Word2VecConfig) -> None:
+    _checks.nonnegative_int("seed", config.seed)
+    if config.max_vocab == 1:
+        raise ValueError("`max_vocab` must be 0 (no cap) or at least 2 (word2vec needs 2 words); got 1")
     _checks.one_of("model", config.model, MODELS)
     _checks.one_of("loss", config.loss, LOSSES)
     _checks.one_of("row_scale", config.row_scale, ROW_SCALES)

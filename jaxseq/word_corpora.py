@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple, Union
 
-from jaxseq import corpora
+from jaxseq import _checks, corpora
 from jaxseq._files import not_utf8
 
 __all__ = ["simple_tokens", "sentences", "open_sentences", "Source", "enwiki_sample_path", "polarity", "NAMES"]
@@ -80,6 +80,7 @@ def open_sentences(name_or_path: Union[str, os.PathLike] = "enwiki-sample", *, m
     it is unavailable (no gensim), with one line on stderr. A corpus named otherwise loads or fails
     (`corpora.CorpusUnavailableError` naming where to put its files): never another corpus.
     """
+    _checks.nonnegative_int("max_words", max_words)
     name = os.fspath(name_or_path)
     if name == "enwiki-sample":
         try:

@@ -227,12 +227,19 @@ def test_sentiment_checks_its_flags_before_clearing_the_run(tmp_path):
         assert (out / "results.md").read_text() == "earlier"
 
 
-def test_flags_have_help_from_the_config_comments_and_overrides_are_checked():
-    from jaxseq import experiment, word2vec
+def test_flags_have_help_from_the_config_comments_and_overrides_are_checked(capsys):
+    from jaxseq import experiment, word2vec, word_corpora
 
     w2v = load_experiment("word2vec")
     with pytest.raises(SystemExit):
         experiment.parse_config(w2v.Config, ["--help"])
+    for flags, message in [(["--seed", "-1"], "--seed must be an integer >= 0; got -1"),
+                           (["--max-words", "-5"], "--max-words must be an integer >= 0; got -5")]:
+        with pytest.raises(SystemExit):
+            experiment.parse_config(w2v.Config, flags)
+        assert message in capsys.readouterr().err
+    with pytest.raises(ValueError, match="`max_words` must be an integer >= 0; got -1"):
+        word_corpora.open_sentences("enwiki-sample", max_words=-1)  # not 2% of the corpus, silently
     comments = experiment._field_comments(w2v.Config)
     assert comments["model"] == '"skipgram" or "cbow"'  # inherited from Word2VecConfig
     assert comments["corpus"].startswith("a name")  # the experiment's own field

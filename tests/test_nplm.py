@@ -63,6 +63,10 @@ def test_vocabulary_caps_and_validation_fractions_are_checked():
             nplm.build_vocab(sentences, min_count=1, max_vocab=bad)
     with pytest.raises(ValueError, match="`max_vocab` must be an integer >= 0"):
         glove.train([["a", "a", "b"]] * 3, glove.GloVeConfig(min_count=1, max_vocab=-1))
+    with pytest.raises(ValueError, match="`max_vocab` must be 0 .* or at least 2"):
+        glove.train([["a", "a", "b"]] * 3, glove.GloVeConfig(min_count=1, max_vocab=1))
+    with pytest.raises(ValueError, match="`seed` must be an integer >= 0; got -2"):
+        nplm.train(sentences, nplm.NPLMConfig(n=2, min_count=1, seed=-2))
 
 
 @pytest.mark.parametrize("direct,context", [(False, "last"), (True, "nearby")])

@@ -197,6 +197,16 @@ def test_bad_input_is_refused_clearly():
         glove.train([[]], glove.GloVeConfig(min_count=1))
     with pytest.raises(ValueError, match="co-occurrence matrix is empty"):
         glove.train([["a"], ["b"]], glove.GloVeConfig(min_count=1))
+    # found in review: errors that named numpy's argument, Vocab's, or the wrong field
+    with pytest.raises(TypeError, match=r"`sentences` must hold words as strings.*got 1 \(int\)"):
+        word2vec.train([[1, 2, 3], [1, 2]], TINY)
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match=f"`seed` must be an integer >= 0; got {bad}"):
+            word2vec.train(planted_corpus(5), dataclasses.replace(TINY, seed=bad))
+        with pytest.raises(ValueError, match=f"`seed` must be an integer >= 0; got {bad}"):
+            glove.train(planted_corpus(5), glove.GloVeConfig(min_count=1, seed=bad))
+    with pytest.raises(ValueError, match="`max_vocab` must be 0 .* or at least 2"):
+        word2vec.train(planted_corpus(5), dataclasses.replace(TINY, max_vocab=1))
 
 
 def test_train_step_does_not_recompile():
