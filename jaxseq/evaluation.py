@@ -394,7 +394,8 @@ def evaluate_word_pairs(vectors: WordVectors, path: Optional[str] = None, *, res
     """Spearman's ρ (and Pearson's r) between human ratings and cosine similarities.
 
     Returns ``{"spearman", "pearson", "pairs", "oov", "oov_ratio"}``: ``pairs`` scored, ``oov``
-    skipped for an unknown word; ρ is NaN if fewer than 2 pairs could be scored.
+    skipped for an unknown word, ``oov_ratio`` their fraction of all pairs (a fraction in [0, 1], where
+    gensim's ``evaluate_word_pairs`` gives a percentage); ρ is NaN if fewer than 2 pairs could be scored.
     """
     _check_vectors(vectors)
     pairs = load_word_pairs(path)

@@ -6,9 +6,11 @@
     J      = Σ_{X_ij > 0}  f(X_ij) · (w_i·w̃_j + b_i + b̃_j − log X_ij)²
     f(x)   = (x / x_max)^α  if x < x_max, else 1          (x_max = 100, α = 3/4)
 
-The fit is AdaGrad over the non-zero X_ij in random order, exactly as GloVe's ``glove.c``: with
+The fit is AdaGrad over the non-zero X_ij in random order, as GloVe's ``glove.c`` (v0.2) does it: with
 learning rate η = 0.05, each entry's gradient is first scaled, g = clip(η · f(X_ij) · diff · w, ±100),
-then the parameter moves by −g / √G and G += g², G starting at 1. (Because G sums the *scaled*
+then the parameter moves by −g / √G and G += g², G starting at 1. (v0.2 has no clip; later versions
+of glove.c clip f · diff · w to ±100 *before* the η and not the biases' steps, so theirs binds at
+steps of ±5 where ours, at the default `grad_clip`, almost never does.) (Because G sums the *scaled*
 squares, the step stays close to η · gradient for a long time: this is not textbook AdaGrad,
 whose steps η g / √(1 + Σ g²) shrink much sooner and leave GloVe under-trained.) Batched here:
 each step takes `batch` entries; each entry's update uses G as it was at the start of the step —
@@ -61,7 +63,7 @@ class GloVeConfig:
     lr: float = 0.05  # AdaGrad's learning rate
     epochs: int = 25  # passes over the co-occurrences
     batch: int = 4096  # co-occurrences per step
-    grad_clip: float = 100.0  # each gradient entry is clipped to ± this
+    grad_clip: float = 100.0  # each scaled gradient entry η·f·diff·w (and η·f·diff) is clipped to ± this
     chunk_words: int = 1_000_000  # corpus words counted at a time
     seed: int = 0  # the same seed gives the same vectors
 
