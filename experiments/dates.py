@@ -31,6 +31,7 @@ import numpy as np
 import optax
 
 from jaxseq import attention, bptt, checkpoint, dates, experiment, parallel, seq2seq, supervised
+from jaxseq._files import save_figure_atomic
 
 MODELS = ("no_attention", "attention")
 MAX_LEN = 11  # YYYY-MM-DD and <eos>
@@ -84,8 +85,8 @@ def check(config: Config) -> None:
     _checks.positive_finite("lr", config.lr)
     _checks.clip_norm("clip", config.clip)
     _checks.positive_int("n_heatmaps", config.n_heatmaps)
-    if not config.length_alpha >= 0:
-        raise ValueError(f"`length_alpha` must be >= 0; got {config.length_alpha}")
+    if not 0 <= config.length_alpha < float("inf"):  # inf made every beam score −0: no ranking
+        raise ValueError(f"`length_alpha` must be a finite number >= 0; got {config.length_alpha}")
 
 
 def init_params(config: Config, model: str, src_vocab_size: int) -> seq2seq.Params:
@@ -218,7 +219,7 @@ def plot_heatmaps(path, data: dates.DateData, alphas: np.ndarray, tokens: np.nda
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure_atomic(fig, path, dpi=100)
     plt.close(fig)
 
 

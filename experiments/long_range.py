@@ -243,6 +243,7 @@ def train(config: Config, *, log=print) -> tuple[dict, dict]:
             trained[name] = state.params
             results[name] = {
                 "cell": kind,
+                "clipped": clip,  # "clip" alone could not tell --clip inf (null in strict JSON) from no clipping
                 "clip": config.clip if clip else None,
                 "test_mse": test_mse,
                 "learned": bool(test_mse < 0.1 * BASELINE_MSE),

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxseq import _checks
+from jaxseq._files import save_figure_atomic
 from jaxseq.typing import Array
 
 KINDS = ("additive", "dot", "general")
@@ -199,6 +200,6 @@ def plot_weights(path: Union[str, os.PathLike, None], alpha: Array, src_tokens: 
         ax.set_title(title, fontsize=9)
     if path is not None and own:
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        save_figure_atomic(fig, path, dpi=100)
         plt.close(fig)
     return ax

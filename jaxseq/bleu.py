@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import math
+import numbers
 from typing import NamedTuple, Optional, Sequence, Union
 
 SMOOTHINGS = ("none", "floor", "add-k", "exp")
@@ -106,9 +107,10 @@ def _check_options(max_order: int, smooth: str, smooth_value: Optional[float]) -
         raise ValueError(f"`smooth` must be one of {SMOOTHINGS}; got {smooth!r}")
     if smooth_value is None:
         return SMOOTH_DEFAULTS[smooth]
-    if smooth_value < 0:
-        raise ValueError(f"`smooth_value` must be >= 0; got {smooth_value}")
-    return smooth_value
+    if (isinstance(smooth_value, bool) or not isinstance(smooth_value, numbers.Real)
+            or not 0 <= smooth_value < math.inf):
+        raise ValueError(f"`smooth_value` must be a finite number >= 0; got {smooth_value!r}")
+    return float(smooth_value)
 
 
 def from_stats(sys_len: int, ref_len: int, correct: Sequence[int], total: Sequence[int], *, smooth: str = "exp",

@@ -31,6 +31,10 @@ def init(key, vocab_size: int, num_classes: int, *, cell_kind: str = "lstm", emb
          dtype=jnp.float32) -> Params:
     """``E`` (v, e), if given, initialises the embedding (e.g. pretrained word2vec or GloVe vectors)."""
     _checks.positive_int("num_classes", num_classes)
+    _checks.one_of("cell_kind", cell_kind, cell.KINDS)  # named as here, not as the cell modules name them
+    _checks.positive_int("hidden_size", hidden_size)
+    if E is None:
+        _checks.positive_int("embed_dim", embed_dim)
     k_e, k_r, k_h = jax.random.split(key, 3)
     if E is not None:
         if jnp.ndim(E) != 2 or jnp.shape(E)[0] != vocab_size:

@@ -143,7 +143,9 @@ def loss(logits: Array, logit_lengths: Array, labels: Array, label_lengths: Arra
         if values[0].size and values[0].max() > t:
             raise ValueError(f"`logit_lengths` must be <= {t} (the logits' time axis); got {values[0].max()}")
         check_targets(*values, num_classes=v, blank_id=blank_id)
-    return _loss(logits, logit_lengths, labels, label_lengths, blank_id=blank_id, reduction=reduction)
+    if isinstance(blank_id, jax.core.Tracer):
+        raise TypeError("`blank_id` must be a concrete id (it fixes the compiled loss); got a traced value")
+    return _loss(logits, logit_lengths, labels, label_lengths, blank_id=int(blank_id), reduction=reduction)
 
 
 @functools.partial(jax.jit, static_argnames=("blank_id", "reduction"))
@@ -228,6 +230,9 @@ def prefix_beam_search(log_probs, length: Optional[int] = None, *, beam_width: i
     _checks.positive_int("beam_width", beam_width)
     t_all, v = lp.shape
     _checks.token_id("blank_id", blank_id, v, "the columns of `log_probs`")
+    if length is not None and (isinstance(length, (bool, np.bool_)) or np.ndim(length) != 0
+                               or not np.issubdtype(np.asarray(length).dtype, np.integer)):
+        raise ValueError(f"`length` must be an integer number of frames; got {length!r}")
     t_len = t_all if length is None else int(length)
     if not 0 <= t_len <= t_all:
         raise ValueError(f"`length` must be in [0, {t_all}] (the frames of `log_probs`); got {length}")
@@ -267,8 +272,14 @@ def prefix_beam_decode(logits, logit_lengths, *, beam_width: int, blank_id: int 
     lengths = np.asarray(logit_lengths)
     if lp.ndim != 3 or lengths.shape != lp.shape[1:2]:
         raise ValueError(f"`logits` must have shape (t, b, v) and `logit_lengths` (b,); got {lp.shape} and {lengths.shape}")
-    return [list(prefix_beam_search(lp[:, b], int(lengths[b]), beam_width=beam_width, blank_id=blank_id, top=1)[0][0])
-            for b in range(lp.shape[1])]
+    out = []
+    for b in range(lp.shape[1]):
+        best = prefix_beam_search(lp[:, b], int(lengths[b]), beam_width=beam_width, blank_id=blank_id, top=1)
+        if not best:  # every path has probability 0: log-probabilities of −inf or NaN
+            raise ValueError(f"`logits` of example {b} give no label sequence a finite log-probability (are they NaN "
+                             f"or −inf?)")
+        out.append(list(best[0][0]))
+    return out
 
 
 def to_lists(labels, lengths) -> list[list[int]]:

@@ -34,6 +34,7 @@ has ended. Both return a `Decoded` of time-first tokens with the attention weigh
 from __future__ import annotations
 
 import functools
+import math
 from typing import NamedTuple, Optional, Union
 
 import jax
@@ -246,11 +247,24 @@ def sequence_log_prob(params: Params, src: Array, src_lengths: Array, tgt: Array
 # Decoding
 
 
-def _check_decode_options(params: Params, bos_id: int, eos_id: int, pad_id: int, max_len: int) -> None:
+def _check_decode_options(params: Params, bos_id: int, eos_id: int, pad_id: int, max_len: int) -> tuple[int, int, int]:
+    """Checks the ids and `max_len`; returns (bos_id, eos_id, pad_id) as Python ints (static arguments
+    of the compiled decoders must hash: a 0-d array does not)."""
     v = tgt_vocab_size(params)
     for name, value in (("bos_id", bos_id), ("eos_id", eos_id), ("pad_id", pad_id)):
         _checks.token_id(name, value, v, "the target vocabulary")
+        if isinstance(value, jax.core.Tracer):
+            raise TypeError(f"`{name}` must be a concrete id (it fixes the compiled decoder); got a traced value")
     _checks.positive_int("max_len", max_len)
+    return int(bos_id), int(eos_id), int(pad_id)
+
+
+def _check_source(params: Params, src: Array, src_lengths: Array) -> tuple[Array, Array]:
+    """The decoders' source checks, eager (inside their jit an id ≥ v would give NaN silently)."""
+    src, src_lengths = jnp.asarray(src), jnp.asarray(src_lengths)
+    _check_ids("src", src, src_lengths, "src_lengths")
+    _checks.ids_below("src", src, params.src_embedding.E.shape[0])
+    return src, src_lengths
 
 
 def greedy_decode(params: Params, src: Array, src_lengths: Array, *, bos_id: int, eos_id: int, max_len: int,
@@ -262,8 +276,8 @@ def greedy_decode(params: Params, src: Array, src_lengths: Array, *, bos_id: int
     src (t_x, ...) ids with src_lengths (...). Returns a `Decoded`; scores equal log_probs. Concrete
     lengths are checked here, before the compiled part.
     """
-    _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
-    _check_ids("src", src, src_lengths, "src_lengths")
+    bos_id, eos_id, pad_id = _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
+    src, src_lengths = _check_source(params, src, src_lengths)
     return _greedy_decode(params, src, src_lengths, bos_id=bos_id, eos_id=eos_id, max_len=max_len, pad_id=pad_id)
 
 
@@ -379,12 +393,17 @@ def beam_search(params: Params, src: Array, src_lengths: Array, *, beam_width: i
     ``tokens[..., 0]`` is the best hypothesis, laid out as `greedy_decode`'s tokens (see `best_beam`).
     Compiled once per (shapes, k, ids, max_len, length_penalty_kind); α is traced, not static.
     """
-    _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
+    bos_id, eos_id, pad_id = _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
     _checks.positive_int("beam_width", beam_width)
     _checks.one_of("length_penalty_kind", length_penalty_kind, LENGTH_PENALTIES)
-    if isinstance(alpha, bool) or (not isinstance(alpha, jax.core.Tracer) and not float(alpha) >= 0):
-        raise ValueError(f"`alpha` (the length-normalisation exponent) must be a number >= 0; got {alpha!r}")
-    _check_ids("src", src, src_lengths, "src_lengths")
+    if not isinstance(alpha, jax.core.Tracer):
+        try:
+            ok = not isinstance(alpha, (bool, np.bool_)) and np.ndim(alpha) == 0 and 0 <= float(alpha) < math.inf
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"`alpha` (the length-normalisation exponent) must be a finite number >= 0; got {alpha!r}")
+    src, src_lengths = _check_source(params, src, src_lengths)
     return _beam_search(params, src, src_lengths, jnp.asarray(alpha, params.head.w_ya.dtype), beam_width=beam_width,
                         bos_id=bos_id, eos_id=eos_id, max_len=max_len, pad_id=pad_id, penalty=length_penalty_kind)
 

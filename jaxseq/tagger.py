@@ -32,6 +32,9 @@ class Params(NamedTuple):
 def init(key, vocab_size: int, num_tags: int, *, cell_kind: str = "lstm", embed_dim: int = 32, hidden_size: int = 64,
          bidirectional_rnn: bool = False, dtype=jnp.float32) -> Params:
     _checks.positive_int("num_tags", num_tags)
+    _checks.one_of("cell_kind", cell_kind, cell.KINDS)  # named as here, not as the cell modules name them
+    for name, value in (("embed_dim", embed_dim), ("hidden_size", hidden_size)):
+        _checks.positive_int(name, value)
     k_e, k_r, k_h = jax.random.split(key, 3)
     init_cell = lambda k, i, h: cell.init(cell_kind, k, i, h, dtype=dtype)
     rnn = (bidirectional.init(k_r, init_cell, embed_dim, hidden_size) if bidirectional_rnn
@@ -66,6 +69,7 @@ def accuracy(params: Params, tokens: Array, lengths: Array, tags: Array) -> tupl
     _checks.integer("tags", tags)
     logits = apply(params, tokens, lengths)
     _checks.same_shape("tags", tags, logits.shape[:-1], "(t, ...) like `tokens`")
+    _checks.ids_below("tags", tags, logits.shape[-1])
     mask = resolve_mask(logits, None, lengths)
     right = (jnp.argmax(logits, axis=-1) == tags) | ~mask
     token_acc = jnp.sum(right & mask) / jnp.maximum(jnp.sum(mask), 1)

@@ -183,8 +183,35 @@ def test_seq2seq_classifier_and_ctc_refuse_out_of_range_ids_lengths_and_options(
     with pytest.raises(ValueError, match=r"`src_lengths` must lie in \[0, 3\]"):
         seq2seq.greedy_decode(p, src, jnp.array([-1, 2]), bos_id=0, eos_id=1, max_len=4)
     for alpha in (np.float32(-1), jnp.float32(-1), True):
-        with pytest.raises(ValueError, match="`alpha` .* must be a number >= 0"):
+        with pytest.raises(ValueError, match="`alpha` .* must be a finite number >= 0"):
             seq2seq.beam_search(p, src, src_len, beam_width=2, bos_id=0, eos_id=1, max_len=4, alpha=alpha)
+    # found in review: these passed the checks and then failed deep inside, or gave NaN silently
+    for alpha in (None, np.array([0.5, 0.5]), float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="`alpha` .* must be a finite number >= 0"):
+            seq2seq.beam_search(p, src, src_len, beam_width=2, bos_id=0, eos_id=1, max_len=4, alpha=alpha)
+    bad_src = jnp.array([[1, 2], [3, 99], [1, 1]])  # the decoders' jit skipped the embedding's check
+    with pytest.raises(ValueError, match=r"`src` must hold ids in \[0, 6\)"):
+        seq2seq.greedy_decode(p, bad_src, src_len, bos_id=0, eos_id=1, max_len=4)
+    with pytest.raises(ValueError, match=r"`src` must hold ids in \[0, 6\)"):
+        seq2seq.beam_search(p, bad_src, src_len, beam_width=2, bos_id=0, eos_id=1, max_len=4)
+    assert seq2seq.greedy_decode(p, src, [3, 2], bos_id=0, eos_id=1, max_len=4).tokens.shape == (4, 2)  # a list
+    with pytest.raises(ValueError, match="`cell_kind` must be one of"):
+        tagger.init(k, 6, 3, cell_kind="xx")
+    with pytest.raises(ValueError, match="`embed_dim` must be a positive integer"):
+        tagger.init(k, 6, 3, embed_dim=2.5)
+    with pytest.raises(ValueError, match="`cell_kind` must be one of"):
+        classifier.init(k, 6, 3, cell_kind="xx")
+    t = tagger.init(k, 6, 3, cell_kind="rnn", embed_dim=3, hidden_size=4)
+    with pytest.raises(ValueError, match=r"`tags` must hold ids in \[0, 3\)"):
+        tagger.accuracy(t, src, src_len, jnp.full((3, 2), 7))  # (0.0, 0.0) before
+    with pytest.raises(ValueError, match="example 0 give no label sequence a finite log-probability"):
+        ctc.prefix_beam_decode(np.full((3, 1, 3), -np.inf), np.array([3]), beam_width=2)  # IndexError before
+    with pytest.raises(ValueError, match="`length` must be an integer number of frames; got 2.7"):
+        ctc.prefix_beam_search(np.log(np.full((3, 3), 1 / 3)), 2.7, beam_width=2)  # truncated to 2 before
+    from jaxseq import bleu
+    for value in ("x", float("nan"), -1):
+        with pytest.raises(ValueError, match="`smooth_value` must be a finite number >= 0"):
+            bleu.corpus_bleu(["a b c"], [["a b d"]], smooth="floor", smooth_value=value)
     c = classifier.init(k, 6, 3, cell_kind="rnn", embed_dim=3, hidden_size=4)
     with pytest.raises(ValueError, match=r"`labels` must hold ids in \[0, 3\)"):
         classifier.loss(c, src, src_len, jnp.array([5, 0]))  # NaN before
@@ -207,6 +234,8 @@ def test_seq2seq_classifier_and_ctc_refuse_out_of_range_ids_lengths_and_options(
     ("ctc", ["--clip", "-1"], "`clip` must be positive"),
     ("long_range", ["--lr", "inf"], "`lr` must be a positive finite number"),
     ("ctc", ["--max-gap", "-1"], "`max_gap` must be an integer >= 0"),
+    ("ctc", ["--noise", "nan"], "`noise` .* must be a finite number >= 0"),
+    ("dates", ["--length-alpha", "inf"], "`length_alpha` must be a finite number >= 0"),
 ])
 def test_experiment_flags_refused_before_the_run_folder_is_touched(name, flags, match, tmp_path):
     import importlib.util
@@ -237,6 +266,13 @@ def test_zero_d_arrays_pass_the_scalar_checks(tmp_path):
     src, lens = jnp.ones((3, 2), jnp.int32), jnp.array([3, 2])
     for bos in (jnp.int32(1), np.array(1)):
         seq2seq.loss(p, src, lens, jnp.ones((2, 2), jnp.int32), jnp.array([2, 1]), bos_id=bos)
+        # the decoders' and CTC's ids are static arguments of their jit: a 0-d array did not hash
+        seq2seq.greedy_decode(p, src, lens, bos_id=bos, eos_id=np.int64(2), max_len=3)
+        seq2seq.beam_search(p, src, lens, beam_width=2, bos_id=bos, eos_id=jnp.array(2), max_len=3)
+    from jaxseq import ctc
+
+    ctc.loss(jnp.zeros((5, 2, 4)), jnp.array([5, 5]), jnp.array([[1, 2], [2, 1]]), jnp.array([2, 2]),
+             blank_id=np.array(0))
     jax.jit(lambda b: seq2seq.loss(p, src, lens, jnp.ones((2, 2), jnp.int32), jnp.array([2, 1]), bos_id=b))(1)
     word2vec.check_config(word2vec.Word2VecConfig(lr=jnp.float32(0.1)))
     checkpoint.save(tmp_path / "c.msgpack", {"step": jnp.int32(7), "wall": jnp.float32(1.5)})

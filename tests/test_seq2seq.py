@@ -237,7 +237,7 @@ def test_decoding_errors(models):
         seq2seq.greedy_decode(p, SRC, SRC_LEN, bos_id=BOS, eos_id=7, max_len=3)
     with pytest.raises(ValueError, match=r"`max_len` must be a positive integer; got 0"):
         seq2seq.greedy_decode(p, SRC, SRC_LEN, bos_id=BOS, eos_id=EOS, max_len=0)
-    with pytest.raises(ValueError, match=r"`alpha` .* must be a number >= 0; got -1"):
+    with pytest.raises(ValueError, match=r"`alpha` .* must be a finite number >= 0; got -1"):
         seq2seq.beam_search(p, SRC, SRC_LEN, beam_width=2, alpha=-1.0, **DECODE)
     with pytest.raises(ValueError, match=r"`src_lengths` must have shape src.shape\[1:\] .* = \(3,\); got \(2,\)"):
         seq2seq.greedy_decode(p, SRC, SRC_LEN[:2], **DECODE)
