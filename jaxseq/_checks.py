@@ -62,6 +62,16 @@ def one_of(name: str, value: Any, choices: Sequence[Any]) -> None:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}; got {value!r}")
 
 
+def batch_shape(name: str, value: Any) -> tuple[int, ...]:
+    """A batch shape as a tuple: an int n is (n,); a sequence must hold integers >= 0."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or any(
+            isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)) or d < 0 for d in value):
+        raise ValueError(f"`{name}` must be a tuple of sizes >= 0 (or one int); got {value!r}")
+    return tuple(int(d) for d in value)
+
+
 def positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}")

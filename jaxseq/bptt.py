@@ -93,6 +93,8 @@ def truncated_unroll(step: Callable, params: PyTree, carry: PyTree, xs: Array, k
     if "mask" in unroll_kwargs or "lengths" in unroll_kwargs:
         raise ValueError("`truncated_unroll` takes no `mask`/`lengths`; cut padded batches into windows yourself")
     reverse = bool(unroll_kwargs.get("reverse", False))
+    if jnp.shape(xs)[:1] == (0,):  # no window to cut: what `unroll` gives for T = 0
+        return unroll(step, params, carry, xs, **unroll_kwargs)
     ws = windows(xs, k)
     carry, y_first = unroll(step, params, carry, ws[-1] if reverse else ws[0], **unroll_kwargs)
 

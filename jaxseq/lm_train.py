@@ -125,13 +125,13 @@ def experiment_checks(config: LMConfig) -> None:
     if not 0.0 <= config.dropout < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1); got {config.dropout}")
     _checks.positive_finite("lr", config.lr)
-    if not config.temperature >= 0:  # NaN too
-        raise ValueError(f"`temperature` must be >= 0; got {config.temperature}")
+    if not 0 <= config.temperature < math.inf:  # NaN too
+        raise ValueError(f"`temperature` must be a finite number >= 0; got {config.temperature}")
     if not 0.0 < config.lr_decay <= 1.0:
         raise ValueError(f"`lr_decay` must be in (0, 1]; got {config.lr_decay}")
     if not config.clip >= 0:
         raise ValueError(f"`clip` must be >= 0 (0: no clipping); got {config.clip}")
-    for name in ("decay_after", "max_vocab", "max_eval_tokens", "samples"):
+    for name in ("epochs", "decay_after", "max_vocab", "max_eval_tokens", "samples"):
         _checks.nonnegative_int(name, getattr(config, name))
     _checks.positive_int("min_count", config.min_count)
     if config.samples > 0:
@@ -285,7 +285,9 @@ def train(config: LMConfig, *, log=print) -> tuple[bptt.TrainState, dict]:
         if done == steps or on_boundary(done, config):
             # the mean since the last boundary, over a resume too: a run that stopped off a boundary
             # carries its (Σ, n) in the checkpoint, so the next row is the uninterrupted run's
-            total, n = pending[0] + float(jnp.sum(jnp.stack(recent))), pending[1] + len(recent)
+            # summed in float64 (exact for these float32 losses), so a split at a checkpoint changes nothing
+            total = pending[0] + float(np.sum(np.asarray(jnp.stack(recent), np.float64)))
+            n = pending[1] + len(recent)
             train_loss = total / n
             recent = []
             pending = (0.0, 0) if on_boundary(done, config) else (total, n)

@@ -62,6 +62,7 @@ def init(key, input_size: int, hidden_size: int, *, dtype=jnp.float32, forget_bi
 def init_carry(params: Params, batch_shape: tuple[int, ...] = (), *, dtype=None) -> Carry:
     """a<0> = c<0> = 0, each of shape (*batch_shape, h)."""
     h = params.w_aa.shape[0]
+    batch_shape = _checks.batch_shape("batch_shape", batch_shape)
     z = jnp.zeros((*batch_shape, h), dtype or params.w_aa.dtype)
     return Carry(a=z, c=z)
 

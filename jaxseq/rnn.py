@@ -45,6 +45,7 @@ def init(key, input_size: int, hidden_size: int, *, dtype=jnp.float32) -> Params
 def init_carry(params: Params, batch_shape: tuple[int, ...] = (), *, dtype=None) -> Array:
     """a<0> = 0, shape (*batch_shape, h)."""
     h = params.w_aa.shape[0]
+    batch_shape = _checks.batch_shape("batch_shape", batch_shape)
     return jnp.zeros((*batch_shape, h), dtype or params.w_aa.dtype)
 
 

@@ -11,6 +11,7 @@ The distribution can be reshaped before each draw:
 from __future__ import annotations
 
 import functools
+import math
 from typing import Optional
 
 import jax
@@ -23,9 +24,10 @@ from jaxseq.typing import Array
 
 def check_options(vocab_size: int, temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
     static = lambda x: not isinstance(x, jax.core.Tracer)  # a traced option (jit, vmap) is not checked
-    if static(temperature) and not temperature >= 0:
-        raise ValueError(f"`temperature` must be >= 0 (0 = greedy); got {temperature}")
-    if top_k is not None and not (isinstance(top_k, int) and 1 <= top_k <= vocab_size):
+    if static(temperature) and not 0 <= temperature < math.inf:  # τ = inf made excluded tokens NaN, then drawn
+        raise ValueError(f"`temperature` must be a finite number >= 0 (0 = greedy); got {temperature}")
+    if top_k is not None and not (isinstance(top_k, (int, np.integer)) and not isinstance(top_k, (bool, np.bool_))
+                                  and 1 <= top_k <= vocab_size):
         raise ValueError(f"`top_k` must be an integer in [1, {vocab_size}] (the vocabulary size); got {top_k!r}")
     if top_p is not None and static(top_p) and not 0 < top_p <= 1:
         raise ValueError(f"`top_p` must be in (0, 1]; got {top_p}")
@@ -64,7 +66,8 @@ def draw(key, logits: Array, *, temperature: float = 1.0, top_k: Optional[int] =
     # shifted so that the largest logit is 0: z / τ cannot overflow to +inf for a tiny τ (τ → 0 is argmax)
     shifted = logits - jnp.max(logits, axis=-1, keepdims=True)
     safe_t = jnp.where(temperature > 0, temperature, 1.0)
-    z = filter_logits(shifted / safe_t, top_k=top_k, top_p=top_p)
+    # an excluded token (−inf) stays −inf: −inf / τ is NaN where τ overflows the logits' dtype to inf
+    z = filter_logits(jnp.where(shifted == -jnp.inf, -jnp.inf, shifted / safe_t), top_k=top_k, top_p=top_p)
     drawn = jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
     return jnp.where(temperature > 0, drawn, greedy)
 
@@ -81,6 +84,9 @@ def sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: f
     """
     _checks.integer("prompt", prompt)
     _checks.ids_below("prompt", prompt, lm.vocab_size(params))
+    check_options(lm.vocab_size(params), temperature, top_k, top_p)
+    prompt = jnp.asarray(prompt)  # a list too
+    top_k = None if top_k is None else int(top_k)  # a static argument: a NumPy int hashes, but keep one key
     return _sample(params, prompt, length, key=key, temperature=temperature, top_k=top_k, top_p=top_p,
                    num_samples=num_samples, exclude=tuple(exclude))
 

@@ -296,3 +296,31 @@ def test_clipping_can_still_be_turned_off_with_inf():
         check(module.Config(clip=float("inf")))
         with pytest.raises(ValueError, match="`clip` must be positive"):
             check(module.Config(clip=0.0))
+
+
+def test_sampling_carry_and_truncation_edge_cases_found_in_review():
+    import numpy as np
+
+    from jaxseq import bptt, lm, lm_train, sampling
+
+    p = lm.init(KEY, 7, cell_kind="lstm", embed_dim=3, hidden_size=4)
+    for t in (float("inf"), float("nan")):  # τ = inf drew the excluded tokens every time
+        with pytest.raises(ValueError, match="`temperature` must be a finite number >= 0"):
+            sampling.sample(p, jnp.array([1, 2]), 3, key=KEY, temperature=t, exclude=(0,))
+        with pytest.raises(ValueError, match="`temperature` must be a finite number >= 0"):
+            lm_train.experiment_checks(lm_train.LMConfig(temperature=t))
+    # finite but past float32's range: uniform over the allowed tokens, never an excluded one
+    with np.errstate(over="ignore"):  # 1e300 as a float32 constant: inf, which is the point
+        drawn = sampling.sample(p, jnp.array([1, 2]), 50, key=KEY, temperature=1e300, exclude=(0, 6), num_samples=8)
+    assert set(np.asarray(drawn).ravel().tolist()) == {1, 2, 3, 4, 5}
+    with pytest.raises(ValueError, match="`epochs` must be an integer >= 0"):
+        lm_train.experiment_checks(lm_train.LMConfig(epochs=-3, steps=10))  # trained `steps` silently
+    a = sampling.sample(p, [1, 2], 3, key=KEY, top_k=np.int64(3))  # a list prompt, a NumPy top_k
+    np.testing.assert_array_equal(a, sampling.sample(p, jnp.array([1, 2]), 3, key=KEY, top_k=3))
+    c = lstm.init_carry(lstm.init(KEY, 3, 4), 5)  # an int batch shape is (5,)
+    assert c.a.shape == (5, 4)
+    with pytest.raises(ValueError, match="`batch_shape` must be a tuple of sizes"):
+        rnn.init_carry(rnn.init(KEY, 3, 4), (2.5,))
+    cell_p = lstm.init(KEY, 3, 4)
+    carry, ys = bptt.truncated_unroll(lstm.step, cell_p, lstm.init_carry(cell_p, (2,)), jnp.ones((0, 2, 3)), 1)
+    assert ys.shape == (0, 2, 4) and carry.a.shape == (2, 4)  # as `unroll` for T = 0 (IndexError before)

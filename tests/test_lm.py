@@ -97,7 +97,7 @@ def test_sentence_score_equals_sum_of_per_token_log_probabilities():
 
 def test_bad_sampling_options():
     params = _model()
-    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+    with pytest.raises(ValueError, match="`temperature` must be a finite number >= 0"):
         sampling.sample(params, jnp.array([1]), 5, key=KEY, temperature=-1.0)
     with pytest.raises(ValueError, match=r"`top_k` must be an integer in \[1, 17\]"):
         sampling.sample(params, jnp.array([1]), 5, key=KEY, top_k=0)
@@ -138,7 +138,7 @@ def test_sample_and_score_scripts_read_the_run(tiny_run, capsys):
     assert len(scores) == 2 and "most likely" in capsys.readouterr().out
     with pytest.raises(ValueError, match="`prompt` has characters outside the vocabulary"):
         sample_script.main([str(out), "--prompt", "\u2603 snowman"])
-    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+    with pytest.raises(ValueError, match="`temperature` must be a finite number >= 0"):
         sample_script.main([str(out), "--temperature", "-0.5"])
 
 
@@ -192,7 +192,7 @@ def test_unknown_flags_and_presets_are_rejected(tmp_path, capsys):
     with pytest.raises(SystemExit):
         char_lm.main(["--preset", "huge"])
     assert "invalid choice: 'huge'" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+    with pytest.raises(ValueError, match="`temperature` must be a finite number >= 0"):
         char_lm.main(TINY + ["--temperature", "-1", "--out", str(tmp_path / "r")])
     assert _no_trusted_run(tmp_path / "r")
     with pytest.raises(FileNotFoundError, match="--resume: no checkpoint"):
@@ -291,7 +291,7 @@ def test_top_p_one_keeps_every_token_and_bad_filters_are_refused():
                           ({"top_k": 0}, "`top_k` must be an integer"), ({"top_k": 7}, "`top_k` must be an integer")]:
         with pytest.raises(ValueError, match=match):
             sampling.filter_logits(z, **kwargs)
-    with pytest.raises(ValueError, match="`temperature` must be >= 0"):
+    with pytest.raises(ValueError, match="`temperature` must be a finite number >= 0"):
         sampling.draw(KEY, z, temperature=-1.0)
 
 
@@ -323,7 +323,7 @@ def test_a_padded_step_with_nan_logits_does_not_poison_the_loss():
 
 @pytest.mark.parametrize("flags, match", [
     (["--sample-len", "0"], "`sample_len` must be a positive integer"),
-    (["--temperature", "nan"], "`temperature` must be >= 0"),
+    (["--temperature", "nan"], "`temperature` must be a finite number >= 0"),
     (["--max-eval-tokens", "-900"], "`max_eval_tokens` must be an integer >= 0"),
     (["--clip", "-1"], "`clip` must be >= 0"),
     (["--lr-decay", "-2"], r"`lr_decay` must be in \(0, 1\]"),
