@@ -183,8 +183,9 @@ def analogy_ids(matrix, a, b, c, *, method: str = "3cosadd", groups=None, chunk:
 
     The question words (and words in the same ``groups`` entry, e.g. case variants) are never
     answers, nor are rows that are not finite (as in `analogy` and `nearest`); a question left with no
-    answer (its own words not finite) gets −1. Questions run in chunks of `chunk` (padded, so one compilation serves all; by default
-    as many as keep the (chunk, n) score matrix near 2²⁴ floats, at most 512).
+    answer (its own words not finite) gets −1. Questions run in chunks of `chunk` (padded, so one
+    compilation serves all; by default as many as keep the (chunk, n) score matrix near 2²⁴ floats,
+    at most 512).
     """
     if method not in METHODS:
         raise ValueError(f"`method` must be one of {METHODS}; got {method!r}")

@@ -8,11 +8,11 @@
 
 The fit is AdaGrad over the non-zero X_ij in random order, as GloVe's ``glove.c`` (v0.2) does it: with
 learning rate η = 0.05, each entry's gradient is first scaled, g = clip(η · f(X_ij) · diff · w, ±100),
-then the parameter moves by −g / √G and G += g², G starting at 1. (v0.2 has no clip; later versions
-of glove.c clip f · diff · w to ±100 *before* the η and not the biases' steps, so theirs binds at
-steps of ±5 where ours, at the default `grad_clip`, almost never does.) (Because G sums the *scaled*
+then the parameter moves by −g / √G and G += g², G starting at 1. Because G sums the *scaled*
 squares, the step stays close to η · gradient for a long time: this is not textbook AdaGrad,
-whose steps η g / √(1 + Σ g²) shrink much sooner and leave GloVe under-trained.) Batched here:
+whose steps η g / √(1 + Σ g²) shrink much sooner and leave GloVe under-trained. (v0.2 has no clip;
+later versions of glove.c clip f · diff · w to ±100 *before* the η, and not the biases' steps, so
+theirs binds at steps of ±5 where ours, at the default `grad_clip`, almost never does.) Batched here:
 each step takes `batch` entries; each entry's update uses G as it was at the start of the step —
 what glove.c's Hogwild threads do — and the updates of a row hit several times are added
 (``.at[rows].add``, sparse). The word vectors returned are
