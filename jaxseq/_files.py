@@ -8,7 +8,6 @@ import secrets
 from pathlib import Path
 
 
-
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", *, suffix: str = ".tmp"):
     """Open a temporary file next to ``path`` (``mode`` "wb", "w", or None to yield its name only);
@@ -38,7 +37,12 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def save_figure_atomic(fig, path: str | os.PathLike, **savefig_kwargs) -> None:
-    """``fig.savefig`` through a temporary file (the suffix keeps matplotlib's format choice)."""
+    """``fig.savefig`` through a temporary file (the suffix keeps matplotlib's format choice; a path
+    without one gets matplotlib's default format, PNG unless configured, at exactly that path)."""
+    if not Path(path).suffix and "format" not in savefig_kwargs:  # else the temp name's hex reads as one
+        import matplotlib
+
+        savefig_kwargs["format"] = matplotlib.rcParams["savefig.format"]
     with atomic_write(path, None, suffix=Path(path).suffix) as tmp:
         fig.savefig(tmp, **savefig_kwargs)
 

@@ -371,6 +371,8 @@ def load_corpus(name_or_path: str | os.PathLike = DEFAULT, *, fallback_to_embedd
         return embedded_corpus()
     if isinstance(name_or_path, str) and name_or_path in CORPORA:
         return _load_named(CORPORA[name_or_path], fallback_to_embedded, progress)
+    if not os.fspath(name_or_path).strip():  # Path("") is the working directory
+        raise ValueError(f"`name_or_path` is empty; give a known corpus name {known_names()} or a text file or folder")
     path = Path(name_or_path)
     if path.exists():
         return _load_local(path)
@@ -405,14 +407,37 @@ def _load_named(entry: CorpusEntry, fallback_to_embedded: bool, progress: bool) 
                 f"is $JAXSEQ_DATA or ~/.cache/jaxseq):\n{by_hand}") from e
     for file in files:
         _check_cached(entry.name, file)
+    try:
+        train, valid, test = _read_parts(entry, missing)
+    except CorpusUnavailableError as e:
+        if fallback_to_embedded:
+            print(f"jaxseq: {' '.join(str(e).split())}; using the embedded corpus {EMBEDDED!r} instead",
+                  file=sys.stderr)
+            return embedded_corpus()
+        raise
+    folder = data_dir() / entry.name
+    return Corpus(entry.name, train, valid, test, f"{entry.name}: {entry.description} ({folder})",
+                  level=entry.level)
+
+
+def _read_parts(entry: CorpusEntry, missing: list) -> tuple[str, str, str]:
+    """(train, valid, test) of a corpus whose files are cached; `CorpusUnavailableError` if a file is not
+    what was expected (a login page, a cut archive, an empty or too short file), after removing it
+    when it was just downloaded without a known sha256, so that the next try downloads it again."""
     texts = {}
     for key, part in entry.parts.items():
         path = cache_path(entry.name, part.file)
         try:
             text = _read_part(path, part)
-        except ValueError as e:  # not what was expected: a login page, a cut archive, another file
+            text = entry.clean(text) if entry.clean else text
+            if not text.strip():
+                raise ValueError("it holds no text")
+            texts[key] = text
+            if key == "all":
+                return entry.split(text)
+        except ValueError as e:
             fresh = part.file in missing and part.file.sha256 is None
-            if fresh:  # just downloaded and unverifiable: removed, so that the next try downloads again
+            if fresh:
                 path.unlink(missing_ok=True)
                 _record_of(path).unlink(missing_ok=True)
             raise CorpusUnavailableError(
@@ -420,14 +445,7 @@ def _load_named(entry: CorpusEntry, fallback_to_embedded: bool, progress: bool) 
                 + ("it was removed; try again, or download it by hand from " if fresh else
                    f"delete it and {_record_of(path).name} to download it again, or replace it with the file of ")
                 + part.file.url) from None
-        texts[key] = entry.clean(text) if entry.clean else text
-    if "all" in texts:
-        train, valid, test = entry.split(texts["all"])
-    else:
-        train, valid, test = texts["train"], texts["valid"], texts["test"]
-    folder = data_dir() / entry.name
-    return Corpus(entry.name, train, valid, test, f"{entry.name}: {entry.description} ({folder})",
-                  level=entry.level)
+    return texts["train"], texts["valid"], texts["test"]
 
 
 def _record_of(path: Path) -> Path:

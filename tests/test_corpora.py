@@ -341,6 +341,18 @@ def test_a_web_page_or_a_broken_archive_is_not_taken_for_the_corpus(server, cach
         load_corpus("tiny-shakespeare", progress=False)
 
 
+def test_an_empty_download_is_removed_and_the_fallback_still_applies(server, cache, monkeypatch, capsys):
+    url = _serve(server, "/empty.txt", b"")
+    _point_at(monkeypatch, "tiny-shakespeare", all=Part(RemoteFile(url, "input.txt", None)))
+    with pytest.raises(CorpusUnavailableError, match="was not the expected file \\(it holds no text\\); it was removed"):
+        load_corpus("tiny-shakespeare", progress=False)
+    assert _files(cache) == []  # it was cached before and failed every later load
+    corpus = load_corpus("tiny-shakespeare", fallback_to_embedded=True, progress=False)
+    assert corpus.name == "pydocs" and "using the embedded corpus" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="`name_or_path` is empty"):
+        load_corpus("")  # Path("") is the working directory: its *.txt were loaded
+
+
 def test_a_text_of_one_line_is_split_at_spaces(tmp_path):
     words = " ".join(f"w{i}" for i in range(1000))
     train, valid, test = split_text(words)

@@ -157,3 +157,19 @@ def test_config_round_trips_inf_and_run_folders_take_hidden_files_and_symlinks(t
     link.symlink_to(run)
     folder = experiment.prepare_run_dir(link, resume=False)
     assert link.is_symlink() and folder == run.resolve() and list(run.iterdir()) == []
+
+
+def test_a_figure_path_without_a_suffix_is_saved_in_the_default_format(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jaxseq._files import save_figure_atomic
+
+    fig = plt.figure()
+    save_figure_atomic(fig, tmp_path / "plot")  # the temp name's random hex was read as the format
+    save_figure_atomic(fig, tmp_path / "plot.svg")
+    plt.close(fig)
+    assert (tmp_path / "plot").read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in (tmp_path / "plot.svg").read_bytes()[:500]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot", "plot.svg"]
