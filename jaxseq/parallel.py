@@ -54,10 +54,11 @@ def shard_batch(tree: PyTree, mesh: Mesh, axis: int = 0) -> PyTree:
 
     def put(x):
         shape = np.shape(x)
-        if len(shape) <= axis or shape[axis] % n:
+        if not -len(shape) <= axis < len(shape) or shape[axis] % n:
             raise ValueError(f"a batch leaf of shape {shape} cannot be split along axis {axis} over {n} devices: "
                              f"its size there must be a multiple of {n}")
-        return jax.device_put(x, NamedSharding(mesh, PartitionSpec(*([None] * axis), name)))
+        a = axis % len(shape)  # a negative axis counts from the end, as in NumPy
+        return jax.device_put(x, NamedSharding(mesh, PartitionSpec(*([None] * a), name)))
 
     return jax.tree_util.tree_map(put, tree)
 
@@ -78,6 +79,9 @@ def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int
     evenly (`devices_for_batch`), with a warning when that leaves some out, so that any batch runs.
     """
     batch_argnums = tuple(batch_argnums)
+    for i in batch_argnums:  # a negative or mistyped argnum matched no argument: silently replicated
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0:
+            raise ValueError(f"`batch_argnums` must hold positional argument numbers >= 0; got {batch_argnums}")
     if isinstance(batch_axis, int):
         axes = {i: batch_axis for i in batch_argnums}
     else:
@@ -98,6 +102,9 @@ def data_parallel(fn: Callable, *, batch_argnums: Sequence[int], batch_axis: int
     jitted = jax.jit(fn)
 
     def run(*args):
+        if batch_argnums and max(batch_argnums) >= len(args):
+            raise ValueError(f"`batch_argnums` {batch_argnums} names argument {max(batch_argnums)}, but the step got "
+                             f"{len(args)} positional arguments")
         placed = [shard_batch(a, m, axes[i]) if i in axes else replicate(a, m) for i, a in enumerate(args)]
         return jitted(*placed)
 

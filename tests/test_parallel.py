@@ -58,6 +58,12 @@ SCRIPT = textwrap.dedent("""
     a, b = one_and_all(lambda tag: nplm.train(sentences, config))
     out["nplm"] = {"losses": [a.history[-1]["loss"], b.history[-1]["loss"]], "devices": [a.devices, b.devices],
                    "vector_diff": float(np.max(np.abs(a.vectors.matrix - b.vectors.matrix)))}
+    step = parallel.data_parallel(lambda w, x: (x * w).sum(0), batch_argnums=(1,), batch_axis=-1)
+    out["negative_axis"] = np.asarray(step(2.0, np.ones((6, 4), np.float32))).tolist()  # split along 4, not 6
+    try:
+        parallel.data_parallel(lambda w, x: x, batch_argnums=(2,))(1.0, np.ones(4))
+    except ValueError as e:
+        out["argnum_error"] = str(e)
     print(json.dumps(out))
 """)
 
@@ -90,6 +96,13 @@ def test_nplm_trains_over_every_device_with_the_one_device_numbers(four_devices)
     assert four_devices["nplm"]["devices"] == [1, 4]  # Result.devices, which summary.json records
     np.testing.assert_allclose(every, one, rtol=1e-6)
     assert four_devices["nplm"]["vector_diff"] < 1e-5
+
+
+def test_a_negative_batch_axis_counts_from_the_end_and_argnums_must_name_arguments(four_devices):
+    assert four_devices["negative_axis"] == [12.0] * 4  # axis −1 was checked, axis 0 was split
+    assert "names argument 2, but the step got 2 positional arguments" in four_devices["argnum_error"]
+    with pytest.raises(ValueError, match="`batch_argnums` must hold positional argument numbers >= 0"):
+        parallel.data_parallel(lambda a: a, batch_argnums=(-1,))
 
 
 def test_batch_axis_per_argument_must_match_batch_argnums():
