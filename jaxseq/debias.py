@@ -103,6 +103,8 @@ def equalize(e1, e2, g, *, denominator: str = "course"):
     """The course's equalisation of a pair (unit vectors e1, e2) about the bias axis g; returns (e1', e2').
 
     ``denominator="paper"``: divide by ‖e_wiB − μ_B‖ (Bolukbasi et al.), giving unit-norm outputs.
+    Where that denominator is 0 (a pair with no difference to place along g, e.g. a word and itself)
+    both outputs are μ⊥, the pair's mean off the bias axis, instead of 0 / 0 = NaN.
     """
     if denominator not in ("course", "paper"):
         raise ValueError(f"`denominator` must be 'course' or 'paper'; got {denominator!r}")
@@ -118,7 +120,7 @@ def equalize(e1, e2, g, *, denominator: str = "course"):
         e_b = project(e, g)
         gap = (e - mu_orth) - mu_b if denominator == "course" else e_b - mu_b
         denom = jnp.linalg.norm(gap, axis=-1, keepdims=True)
-        out.append(scale * (e_b - mu_b) / denom + mu_orth)
+        out.append(scale * (e_b - mu_b) / jnp.where(denom > 0, denom, 1.0) * (denom > 0) + mu_orth)
     return out[0], out[1]
 
 
@@ -131,6 +133,12 @@ def debias(vectors: WordVectors, g, *, neutral_words: Iterable[str] = None,
     _check_direction(g, matrix.shape)  # before any row is touched
     _checks.word_list("neutral_words", neutral_words)
     pairs = [(a, b) for a, b in equalize_pairs if a in vectors and b in vectors]
+    seen: dict = {}
+    for pair in pairs:  # one row set twice would keep only the last pair's result, silently
+        for w in pair:
+            if w in seen:
+                raise ValueError(f"`equalize_pairs` must name each word once; {w!r} is in {seen[w]} and {pair}")
+            seen[w] = pair
     if neutral_words is None:
         specific = {w for p in (*GENDER_PAIRS, *equalize_pairs) for w in p}
         neutral_words = [w for w in vectors.words if w not in specific]

@@ -170,6 +170,15 @@ def test_debias_algebra():
     for w in ("doctor", "nurse", "tree"):
         assert abs(float(np.dot(out[w], g))) < 1e-5
         assert np.linalg.norm(out["actress"] - out[w]) == pytest.approx(np.linalg.norm(out["actor"] - out[w]), abs=1e-5)
+    # found in review: a word in two pairs kept only the last pair's row; degenerate pairs gave NaN
+    with pytest.raises(ValueError, match="`equalize_pairs` must name each word once; 'actress' is in"):
+        debias.debias(wv, g, equalize_pairs=[("actress", "actor"), ("actress", "nurse")])
+    e1 = np.array([0.0, 0.6, 0.8], np.float32)
+    for a, b in ((e1, e1), (e1, np.array([0.0, 0.8, 0.6], np.float32))):  # the second: "paper" had 0 / 0
+        for denominator in ("course", "paper"):
+            out1, out2 = debias.equalize(a, b, np.array([1.0, 0.0, 0.0], np.float32), denominator=denominator)
+            assert np.isfinite(out1).all() and np.isfinite(out2).all()
+    np.testing.assert_allclose(debias.equalize(e1, e1, np.array([1.0, 0.0, 0.0]))[0], e1, atol=1e-6)  # μ⊥ = e1
 
 
 def test_benchmark_files_are_found_in_the_data_cache_without_gensim(tmp_path, monkeypatch):
