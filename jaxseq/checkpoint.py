@@ -28,7 +28,11 @@ def restore(path: str | os.PathLike, template: Any, *, defaults: Optional[dict] 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = serialization.msgpack_restore(path.read_bytes())
+    try:
+        state = serialization.msgpack_restore(path.read_bytes())
+    except Exception as e:  # msgpack's own errors (ExtraData, ...) name no file
+        raise ValueError(f"{path} is not a checkpoint written by jaxseq.checkpoint.save (it does not parse: "
+                         f"{type(e).__name__}: {e})") from None
     if defaults and isinstance(state, dict):
         state = {**defaults, **state}
     want, got = _flat(serialization.to_state_dict(template)), _flat(state)

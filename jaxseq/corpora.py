@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import hashlib
 import http.client
+import math
 import os
 import re
 import sys
@@ -294,6 +295,8 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, pr
     `DownloadError` (`ChecksumError` for a mismatch) is raised. With ``sha256=None`` the digest is
     printed to stderr and recorded in ``<dest>.sha256``.
     """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+        raise ValueError(f"`timeout` must be a positive finite number of seconds; got {timeout!r}")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")

@@ -125,7 +125,12 @@ class Vocab:
         if not tokens:
             raise ValueError("`tokens` is empty; a vocabulary needs at least one token to count")
         _checks.positive_int("min_count", min_count)
+        if isinstance(specials, str):  # tuple("<unk>") would be its characters
+            raise TypeError(f"`specials` must be a sequence of token strings; got one str {specials!r} "
+                            f"(write ({specials!r},))")
         specials = tuple(specials)
+        if len(set(specials)) != len(specials):
+            raise ValueError(f"`specials` must be distinct; got {specials}")
         if max_size is not None:
             _checks.positive_int("max_size", max_size)
             if max_size < len(specials):
@@ -204,12 +209,19 @@ class Vocab:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocab":
         """Read a vocabulary written by `save`."""
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"`path` {os.fspath(path)!r} must hold a vocabulary saved by Vocab.save (UTF-8 "
+                             f"JSON); it does not parse ({e})") from None
         if not isinstance(data, dict) or data.get("format") != _FORMAT or "tokens" not in data:
             got = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"`path` {os.fspath(path)!r} must hold a vocabulary saved by Vocab.save "
                              f"(format {_FORMAT!r}); got format {got!r}")
+        if not isinstance(data["tokens"], list):  # a str would load as its characters
+            raise ValueError(f"`path` {os.fspath(path)!r}: its \"tokens\" must be a list of strings; got "
+                             f"{type(data['tokens']).__name__}")
         return cls(tokens=tuple(data["tokens"]))
 
 

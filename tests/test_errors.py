@@ -324,3 +324,24 @@ def test_sampling_carry_and_truncation_edge_cases_found_in_review():
     cell_p = lstm.init(KEY, 3, 4)
     carry, ys = bptt.truncated_unroll(lstm.step, cell_p, lstm.init_carry(cell_p, (2,)), jnp.ones((0, 2, 3)), 1)
     assert ys.shape == (0, 2, 4) and carry.a.shape == (2, 4)  # as `unroll` for T = 0 (IndexError before)
+
+
+def test_vocab_checkpoint_and_download_inputs_found_in_review(tmp_path):
+    from jaxseq import checkpoint, corpora
+    from jaxseq.vocab import Vocab
+
+    with pytest.raises(TypeError, match=r"`specials` must be a sequence of token strings; got one str '<unk>'"):
+        Vocab.build(["a", "b"], specials="<unk>")  # its characters before
+    with pytest.raises(ValueError, match="`specials` must be distinct"):
+        Vocab.build(["a", "b"], specials=("<unk>", "<unk>"))
+    for name, data in (("bad.json", b"not json"), ("latin1.json", b"\xe9\xff"),
+                       ("str.json", b'{"format": "jaxseq.vocab/1", "tokens": "abc"}')):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=name):
+            Vocab.load(tmp_path / name)
+    (tmp_path / "c.msgpack").write_bytes(b"\x01\x02garbage")
+    with pytest.raises(ValueError, match="c.msgpack is not a checkpoint"):
+        checkpoint.restore(tmp_path / "c.msgpack", {"step": 0})
+    for timeout in (-1, "5", float("nan")):
+        with pytest.raises(ValueError, match="`timeout` must be a positive finite number"):
+            corpora.download("http://127.0.0.1:9/x", tmp_path / "x", timeout=timeout, progress=False)
