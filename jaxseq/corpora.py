@@ -364,8 +364,9 @@ def load_corpus(name_or_path: str | os.PathLike = DEFAULT, *, fallback_to_embedd
 
     * ``"default"`` or ``"pydocs"``: the embedded corpus; never touches the network.
     * a name in `CORPORA`: its files from the cache, downloading the missing ones. If a download
-      fails and `fallback_to_embedded` is True (for callers that chose the corpus on the user's
-      behalf), one line is printed to stderr and the embedded corpus is returned; otherwise
+      fails, or a file is not what was expected (checksum, content), and `fallback_to_embedded` is
+      True (for callers that chose the corpus on the user's behalf), one line is printed to stderr
+      and the embedded corpus is returned; otherwise
       `CorpusUnavailableError` names each URL and the full path to place its file by hand.
     * a path: a text file, or a folder whose ``*.txt`` files are joined in sorted name order;
       split by `split_text`. A name wins over a path spelt the same: write ``./ptb`` for a folder.
@@ -408,9 +409,9 @@ def _load_named(entry: CorpusEntry, fallback_to_embedded: bool, progress: bool) 
                 f"corpus {entry.name!r} is not in the cache and could not be downloaded ({e}).\n"
                 f"Download these file(s) by hand and place them at the paths shown (the cache folder "
                 f"is $JAXSEQ_DATA or ~/.cache/jaxseq):\n{by_hand}") from e
-    for file in files:
-        _check_cached(entry.name, file)
     try:
+        for file in files:
+            _check_cached(entry.name, file)
         train, valid, test = _read_parts(entry, missing)
     except CorpusUnavailableError as e:
         if fallback_to_embedded:

@@ -284,6 +284,8 @@ def test_cached_file_with_wrong_checksum_is_refused(cache, monkeypatch):
     (cache / "tiny-shakespeare" / "input.txt").write_text(TEXT)
     with pytest.raises(CorpusUnavailableError, match="has sha256 .* expected 0{64}.*delete it"):
         load_corpus("tiny-shakespeare", progress=False)
+    assert load_corpus("tiny-shakespeare", fallback_to_embedded=True, progress=False).name == "pydocs"
+    assert (cache / "tiny-shakespeare" / "input.txt").read_text() == TEXT  # the user's file is left alone
 
 
 def test_explicit_request_failure_says_where_to_put_the_file(server, cache, monkeypatch):
