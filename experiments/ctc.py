@@ -154,8 +154,7 @@ def check(config: Config) -> None:
     _checks.positive_finite("lr", config.lr)
     _checks.clip_norm("clip", config.clip)
     _checks.nonnegative_int("max_gap", config.max_gap)
-    if not 0 <= config.noise < float("inf"):  # NaN frames trained to NaN, then the decoders failed
-        raise ValueError(f"`noise` (a standard deviation) must be a finite number >= 0; got {config.noise}")
+    _checks.nonnegative_finite("noise", config.noise, " (a standard deviation)")  # NaN frames trained to NaN
 
 
 def train(config: Config, *, log=print) -> tuple[bptt.TrainState, dict]:

@@ -85,8 +85,7 @@ def check(config: Config) -> None:
     _checks.positive_finite("lr", config.lr)
     _checks.clip_norm("clip", config.clip)
     _checks.positive_int("n_heatmaps", config.n_heatmaps)
-    if not 0 <= config.length_alpha < float("inf"):  # inf made every beam score −0: no ranking
-        raise ValueError(f"`length_alpha` must be a finite number >= 0; got {config.length_alpha}")
+    _checks.nonnegative_finite("length_alpha", config.length_alpha)  # inf made every beam score −0: no ranking
 
 
 def init_params(config: Config, model: str, src_vocab_size: int) -> seq2seq.Params:

@@ -132,14 +132,26 @@ def lengths_within(name: str, lengths: Any, t: int) -> None:
         raise ValueError(f"`{name}` must lie in [0, {t}] (the number of time steps); got lengths from {lo} to {hi}")
 
 
+def _real_scalar(value: Any) -> bool:
+    return (not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0
+            and np.issubdtype(np.asarray(value).dtype, np.number) and not np.iscomplexobj(value))
+
+
 def positive_finite(name: str, value: Any) -> None:
     """A positive, finite number (a learning rate, a clipping norm): not 0, inf or NaN."""
     if isinstance(value, jax.core.Tracer):
         return
-    real = (not isinstance(value, (bool, np.bool_)) and np.ndim(value) == 0
-            and np.issubdtype(np.asarray(value).dtype, np.number) and not np.iscomplexobj(value))
-    if not real or not 0 < float(value) < float("inf"):
+    if not _real_scalar(value) or not 0 < float(value) < float("inf"):
         raise ValueError(f"`{name}` must be a positive finite number; got {value!r}")
+
+
+def nonnegative_finite(name: str, value: Any, what: str = "") -> None:
+    """A finite number >= 0 (a temperature, a length-penalty exponent, a noise level): not inf or NaN;
+    `what` (e.g. " (the length-normalisation exponent)") follows the name in the message."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    if not _real_scalar(value) or not 0 <= float(value) < float("inf"):
+        raise ValueError(f"`{name}`{what} must be a finite number >= 0; got {value!r}")
 
 
 def word_list(name: str, words: Any) -> None:

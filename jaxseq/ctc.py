@@ -230,9 +230,8 @@ def prefix_beam_search(log_probs, length: Optional[int] = None, *, beam_width: i
     _checks.positive_int("beam_width", beam_width)
     t_all, v = lp.shape
     _checks.token_id("blank_id", blank_id, v, "the columns of `log_probs`")
-    if length is not None and (isinstance(length, (bool, np.bool_)) or np.ndim(length) != 0
-                               or not np.issubdtype(np.asarray(length).dtype, np.integer)):
-        raise ValueError(f"`length` must be an integer number of frames; got {length!r}")
+    if length is not None:
+        _checks.nonnegative_int("length", length)  # 2.7 frames was cut to 2
     t_len = t_all if length is None else int(length)
     if not 0 <= t_len <= t_all:
         raise ValueError(f"`length` must be in [0, {t_all}] (the frames of `log_probs`); got {length}")

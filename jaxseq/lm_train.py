@@ -125,8 +125,7 @@ def experiment_checks(config: LMConfig) -> None:
     if not 0.0 <= config.dropout < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1); got {config.dropout}")
     _checks.positive_finite("lr", config.lr)
-    if not 0 <= config.temperature < math.inf:  # NaN too
-        raise ValueError(f"`temperature` must be a finite number >= 0; got {config.temperature}")
+    _checks.nonnegative_finite("temperature", config.temperature)
     if not 0.0 < config.lr_decay <= 1.0:
         raise ValueError(f"`lr_decay` must be in (0, 1]; got {config.lr_decay}")
     if not config.clip >= 0:

@@ -11,7 +11,6 @@ The distribution can be reshaped before each draw:
 from __future__ import annotations
 
 import functools
-import math
 from typing import Optional
 
 import jax
@@ -24,8 +23,7 @@ from jaxseq.typing import Array
 
 def check_options(vocab_size: int, temperature: float, top_k: Optional[int], top_p: Optional[float]) -> None:
     static = lambda x: not isinstance(x, jax.core.Tracer)  # a traced option (jit, vmap) is not checked
-    if static(temperature) and not 0 <= temperature < math.inf:  # τ = inf made excluded tokens NaN, then drawn
-        raise ValueError(f"`temperature` must be a finite number >= 0 (0 = greedy); got {temperature}")
+    _checks.nonnegative_finite("temperature", temperature)  # 0 = greedy; inf drew the excluded tokens
     if top_k is not None and not (isinstance(top_k, (int, np.integer)) and not isinstance(top_k, (bool, np.bool_))
                                   and 1 <= top_k <= vocab_size):
         raise ValueError(f"`top_k` must be an integer in [1, {vocab_size}] (the vocabulary size); got {top_k!r}")
@@ -99,8 +97,7 @@ def _sample(params: lm.Params, prompt: Array, length: int, *, key, temperature: 
         raise ValueError(f"`prompt` must have shape (prompt_length,) with at least one token; got {prompt.shape}")
     _checks.positive_int("length", length)
     _checks.positive_int("num_samples", num_samples)
-    v = lm.vocab_size(params)
-    check_options(v, temperature, top_k, top_p)
+    v = lm.vocab_size(params)  # the options were checked by `sample`
     exclude = tuple(exclude)
     if (any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < v for i in exclude)
             or len(set(exclude)) != len(exclude) or len(exclude) >= v):

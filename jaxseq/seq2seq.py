@@ -34,7 +34,6 @@ has ended. Both return a `Decoded` of time-first tokens with the attention weigh
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple, Optional, Union
 
 import jax
@@ -396,13 +395,7 @@ def beam_search(params: Params, src: Array, src_lengths: Array, *, beam_width: i
     bos_id, eos_id, pad_id = _check_decode_options(params, bos_id, eos_id, pad_id, max_len)
     _checks.positive_int("beam_width", beam_width)
     _checks.one_of("length_penalty_kind", length_penalty_kind, LENGTH_PENALTIES)
-    if not isinstance(alpha, jax.core.Tracer):
-        try:
-            ok = not isinstance(alpha, (bool, np.bool_)) and np.ndim(alpha) == 0 and 0 <= float(alpha) < math.inf
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"`alpha` (the length-normalisation exponent) must be a finite number >= 0; got {alpha!r}")
+    _checks.nonnegative_finite("alpha", alpha, " (the length-normalisation exponent)")
     src, src_lengths = _check_source(params, src, src_lengths)
     return _beam_search(params, src, src_lengths, jnp.asarray(alpha, params.head.w_ya.dtype), beam_width=beam_width,
                         bos_id=bos_id, eos_id=eos_id, max_len=max_len, pad_id=pad_id, penalty=length_penalty_kind)

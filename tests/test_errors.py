@@ -206,7 +206,7 @@ def test_seq2seq_classifier_and_ctc_refuse_out_of_range_ids_lengths_and_options(
         tagger.accuracy(t, src, src_len, jnp.full((3, 2), 7))  # (0.0, 0.0) before
     with pytest.raises(ValueError, match="example 0 give no label sequence a finite log-probability"):
         ctc.prefix_beam_decode(np.full((3, 1, 3), -np.inf), np.array([3]), beam_width=2)  # IndexError before
-    with pytest.raises(ValueError, match="`length` must be an integer number of frames; got 2.7"):
+    with pytest.raises(ValueError, match="`length` must be an integer >= 0; got 2.7"):
         ctc.prefix_beam_search(np.log(np.full((3, 3), 1 / 3)), 2.7, beam_width=2)  # truncated to 2 before
     from jaxseq import bleu
     for value in ("x", float("nan"), -1):
